@@ -1,0 +1,91 @@
+// Configuration of the agent: plain structs filled from YAML (yaml-cpp) at start-up and on reload.
+// Loading throws ConfigError whose message names the offending key; nothing else here does I/O.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace myspoa::config {
+
+struct ConfigError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+struct Endpoint {
+  std::string host = "127.0.0.1";
+  uint16_t port = 0;
+  std::string to_string() const { return host + ":" + std::to_string(port); }
+};
+
+struct AgentConfig {
+  Endpoint listen{"127.0.0.1", 12345};
+  int threads = 2;                  // SPOP worker threads, each with its own libev loop
+  uint32_t max_frame_size = 16384;  // upper bound; the negotiated size is min(this, HAProxy's)
+  std::string log_level = "info";
+  // Tiny MySQL-protocol endpoint that answers refused connections with an ERR packet saying why.
+  Endpoint refusal_listen{"127.0.0.1", 12346};
+};
+
+struct AdminConfig {
+  Endpoint listen{"127.0.0.1", 9400};
+  std::string token;  // required when listen is not loopback
+};
+
+struct MysqlConfig {
+  std::string user = "myspoa";
+  std::string password;  // resolved from password / password_file / password_env; never logged
+  int connect_timeout_ms = 300;
+  int query_timeout_ms = 300;
+  int interval_ms = 250;
+  int rise = 2;
+  int fall = 2;
+  double max_lag_s = 5.0;
+  // Optional pt-heartbeat style lag: the agent writes a row on the writer and reads it on replicas.
+  bool heartbeat = false;
+  std::string heartbeat_table = "myspoa.heartbeat";
+  std::string ssl_mode;  // "", "DISABLED", "REQUIRED", "VERIFY_CA", "VERIFY_IDENTITY"
+  std::string ssl_ca;
+};
+
+struct ServerConfig {
+  std::string name;     // "db01"
+  Endpoint address;     // MySQL address probed by the agent
+  std::string backend;  // HAProxy backend that routes to this server, e.g. "be_db01"
+  std::string replica_of;  // empty for masters
+  int weight = 100;        // read weight before lag adjustment
+};
+
+enum class Failback { Auto, Manual };
+
+struct ClusterConfig {
+  std::vector<std::string> masters;  // order is preference: masters[0] is the active master
+  std::vector<ServerConfig> servers;
+  Failback failback = Failback::Auto;
+  // A replica found inconsistent by the checksum runner leaves the read pool when true.
+  bool drain_inconsistent = true;
+  // Masters also serve reads (the seed's behaviour).
+  bool masters_in_read_pool = true;
+
+  const ServerConfig* find(const std::string& name) const {
+    for (const auto& s : servers)
+      if (s.name == name) return &s;
+    return nullptr;
+  }
+};
+
+struct Config {
+  AgentConfig agent;
+  AdminConfig admin;
+  MysqlConfig mysql;
+  ClusterConfig cluster;
+  std::string source;  // file it was loaded from, "" for the embedded default
+};
+
+// Parses and validates; throws ConfigError("cluster.servers[2].replica_of: unknown server 'db09'").
+Config parse_config(const std::string& yaml_text, const std::string& source_name);
+Config load_config_file(const std::string& path);
+
+}  // namespace myspoa::config
