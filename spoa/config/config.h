@@ -88,4 +88,7 @@ struct Config {
 Config parse_config(const std::string& yaml_text, const std::string& source_name);
 Config load_config_file(const std::string& path);
 
+// The loopback lab's configuration (tests/lab/myspoa.yaml), built into the binary.
+const char* default_config_yaml();
+
 }  // namespace myspoa::config

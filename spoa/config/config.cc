@@ -1,0 +1,230 @@
+#include "spoa/config/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+namespace myspoa::config {
+namespace {
+
+[[noreturn]] void fail(const std::string& key, const std::string& what) {
+  throw ConfigError(key + ": " + what);
+}
+
+// Every mapping is checked against the keys it may hold, so a typo is an error, not a silent default.
+void check_keys(const YAML::Node& node, const std::string& path, std::set<std::string> allowed) {
+  if (!node.IsMap()) fail(path, "must be a mapping");
+  for (const auto& kv : node) {
+    const auto key = kv.first.as<std::string>();
+    if (!allowed.count(key)) fail(path.empty() ? key : path + "." + key, "unknown key");
+  }
+}
+
+template <typename T>
+void read(const YAML::Node& parent, const std::string& path, const char* key, T& out) {
+  const auto node = parent[key];
+  if (!node) return;
+  try {
+    out = node.as<T>();
+  } catch (const YAML::Exception&) {
+    fail(path + "." + key, "invalid value '" + YAML::Dump(node) + "'");
+  }
+}
+
+Endpoint parse_endpoint(const std::string& text, const std::string& key) {
+  const auto colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == text.size())
+    fail(key, "expected host:port, got '" + text + "'");
+  Endpoint e;
+  e.host = text.substr(0, colon);
+  const auto port_text = text.substr(colon + 1);
+  char* end = nullptr;
+  const long port = std::strtol(port_text.c_str(), &end, 10);
+  if (*end != '\0' || port < 0 || port > 65535) fail(key, "invalid port '" + port_text + "'");
+  e.port = static_cast<uint16_t>(port);
+  return e;
+}
+
+void read_endpoint(const YAML::Node& parent, const std::string& path, const char* key,
+                   Endpoint& out) {
+  std::string text;
+  read(parent, path, key, text);
+  if (!text.empty()) out = parse_endpoint(text, path + "." + key);
+}
+
+std::string read_file_trimmed(const std::string& path, const std::string& key) {
+  std::ifstream in(path);
+  if (!in) fail(key, "cannot read '" + path + "'");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  auto s = ss.str();
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
+  return s;
+}
+
+void require_positive(int v, const std::string& key) {
+  if (v <= 0) fail(key, "must be > 0");
+}
+
+}  // namespace
+
+Config parse_config(const std::string& yaml_text, const std::string& source_name) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml_text);
+  } catch (const YAML::Exception& e) {
+    throw ConfigError(source_name + ": YAML syntax error: " + e.what());
+  }
+  if (!root.IsMap()) throw ConfigError(source_name + ": top level must be a mapping");
+  check_keys(root, "", {"agent", "admin", "mysql", "cluster", "consistency", "alerts"});
+
+  Config c;
+  c.source = source_name;
+
+  if (const auto agent = root["agent"]) {
+    check_keys(agent, "agent", {"listen", "threads", "max_frame_size", "log_level", "refusal_listen"});
+    read_endpoint(agent, "agent", "listen", c.agent.listen);
+    read_endpoint(agent, "agent", "refusal_listen", c.agent.refusal_listen);
+    read(agent, "agent", "threads", c.agent.threads);
+    read(agent, "agent", "max_frame_size", c.agent.max_frame_size);
+    read(agent, "agent", "log_level", c.agent.log_level);
+    if (c.agent.threads < 1 || c.agent.threads > 64) fail("agent.threads", "must be 1..64");
+    if (c.agent.max_frame_size < 256) fail("agent.max_frame_size", "must be >= 256");
+    static const std::set<std::string> levels{"trace", "debug", "info", "warn", "error", "critical", "off"};
+    if (!levels.count(c.agent.log_level))
+      fail("agent.log_level", "unknown level '" + c.agent.log_level + "'");
+  }
+
+  if (const auto admin = root["admin"]) {
+    check_keys(admin, "admin", {"listen", "token"});
+    read_endpoint(admin, "admin", "listen", c.admin.listen);
+    read(admin, "admin", "token", c.admin.token);
+  }
+
+  if (const auto mysql = root["mysql"]) {
+    check_keys(mysql, "mysql",
+               {"user", "password", "password_file", "password_env", "connect_timeout_ms",
+                "query_timeout_ms", "interval_ms", "rise", "fall", "max_lag_s", "heartbeat",
+                "heartbeat_table", "ssl_mode", "ssl_ca"});
+    auto& m = c.mysql;
+    read(mysql, "mysql", "user", m.user);
+    int sources = 0;
+    if (mysql["password"]) {
+      read(mysql, "mysql", "password", m.password);
+      ++sources;
+    }
+    if (mysql["password_file"]) {
+      std::string file;
+      read(mysql, "mysql", "password_file", file);
+      m.password = read_file_trimmed(file, "mysql.password_file");
+      ++sources;
+    }
+    if (mysql["password_env"]) {
+      std::string var;
+      read(mysql, "mysql", "password_env", var);
+      const char* v = std::getenv(var.c_str());
+      if (!v) fail("mysql.password_env", "environment variable '" + var + "' is not set");
+      m.password = v;
+      ++sources;
+    }
+    if (sources > 1)
+      fail("mysql.password", "give only one of password, password_file, password_env");
+    read(mysql, "mysql", "connect_timeout_ms", m.connect_timeout_ms);
+    read(mysql, "mysql", "query_timeout_ms", m.query_timeout_ms);
+    read(mysql, "mysql", "interval_ms", m.interval_ms);
+    read(mysql, "mysql", "rise", m.rise);
+    read(mysql, "mysql", "fall", m.fall);
+    read(mysql, "mysql", "max_lag_s", m.max_lag_s);
+    read(mysql, "mysql", "heartbeat", m.heartbeat);
+    read(mysql, "mysql", "heartbeat_table", m.heartbeat_table);
+    read(mysql, "mysql", "ssl_mode", m.ssl_mode);
+    read(mysql, "mysql", "ssl_ca", m.ssl_ca);
+    require_positive(m.connect_timeout_ms, "mysql.connect_timeout_ms");
+    require_positive(m.query_timeout_ms, "mysql.query_timeout_ms");
+    require_positive(m.interval_ms, "mysql.interval_ms");
+    require_positive(m.rise, "mysql.rise");
+    require_positive(m.fall, "mysql.fall");
+    if (m.max_lag_s <= 0) fail("mysql.max_lag_s", "must be > 0");
+    static const std::set<std::string> modes{"", "DISABLED", "PREFERRED", "REQUIRED", "VERIFY_CA",
+                                             "VERIFY_IDENTITY"};
+    if (!modes.count(m.ssl_mode)) fail("mysql.ssl_mode", "unknown mode '" + m.ssl_mode + "'");
+  }
+
+  const auto cluster = root["cluster"];
+  if (!cluster) fail("cluster", "missing");
+  check_keys(cluster, "cluster",
+             {"masters", "servers", "failback", "drain_inconsistent", "masters_in_read_pool"});
+  auto& cl = c.cluster;
+  read(cluster, "cluster", "masters", cl.masters);
+  read(cluster, "cluster", "drain_inconsistent", cl.drain_inconsistent);
+  read(cluster, "cluster", "masters_in_read_pool", cl.masters_in_read_pool);
+  std::string failback = "auto";
+  read(cluster, "cluster", "failback", failback);
+  if (failback == "auto") {
+    cl.failback = Failback::Auto;
+  } else if (failback == "manual") {
+    cl.failback = Failback::Manual;
+  } else {
+    fail("cluster.failback", "must be 'auto' or 'manual', got '" + failback + "'");
+  }
+
+  const auto servers = cluster["servers"];
+  if (!servers || !servers.IsSequence() || servers.size() == 0)
+    fail("cluster.servers", "must be a non-empty list");
+  std::set<std::string> names;
+  for (size_t i = 0; i < servers.size(); ++i) {
+    const auto path = "cluster.servers[" + std::to_string(i) + "]";
+    const auto node = servers[i];
+    check_keys(node, path, {"name", "address", "backend", "replica_of", "weight"});
+    ServerConfig s;
+    read(node, path, "name", s.name);
+    if (s.name.empty()) fail(path + ".name", "missing");
+    const auto named = "cluster.servers[" + s.name + "]";
+    if (!names.insert(s.name).second) fail(named + ".name", "duplicate server name");
+    std::string address;
+    read(node, path, "address", address);
+    if (address.empty()) fail(named + ".address", "missing");
+    s.address = parse_endpoint(address, named + ".address");
+    read(node, path, "backend", s.backend);
+    if (s.backend.empty()) s.backend = "be_" + s.name;
+    read(node, path, "replica_of", s.replica_of);
+    read(node, path, "weight", s.weight);
+    if (s.weight < 1 || s.weight > 1000) fail(named + ".weight", "must be 1..1000");
+    cl.servers.push_back(std::move(s));
+  }
+
+  if (cl.masters.empty()) fail("cluster.masters", "must list at least one master");
+  std::set<std::string> masters;
+  for (const auto& m : cl.masters) {
+    const auto* s = cl.find(m);
+    if (!s) fail("cluster.masters", "unknown server '" + m + "'");
+    if (!s->replica_of.empty()) fail("cluster.masters", "'" + m + "' is configured as a replica");
+    if (!masters.insert(m).second) fail("cluster.masters", "duplicate master '" + m + "'");
+  }
+  for (const auto& s : cl.servers) {
+    const auto key = "cluster.servers[" + s.name + "]";
+    if (s.replica_of.empty()) {
+      if (!masters.count(s.name))
+        fail(key + ".replica_of", "missing: a server that is not in cluster.masters needs replica_of");
+      continue;
+    }
+    if (!cl.find(s.replica_of))
+      fail(key + ".replica_of", "unknown server '" + s.replica_of + "'");
+    if (!masters.count(s.replica_of))
+      fail(key + ".replica_of", "'" + s.replica_of + "' is not in cluster.masters");
+  }
+  return c;
+}
+
+Config load_config_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw ConfigError(path + ": cannot open");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return parse_config(ss.str(), path);
+}
+
+}  // namespace myspoa::config
