@@ -1,0 +1,220 @@
+#include "spoa/app/app.h"
+
+#include <signal.h>
+
+#include <chrono>
+
+#include <spdlog/spdlog.h>
+
+#include "probes/probe_engine.h"
+#include "spoa/app/refusal_endpoint.h"
+#include "spoa/server/spop_server.h"
+#include "spoa/version.h"
+
+namespace myspoa::app {
+
+namespace {
+int64_t steady_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+int64_t unix_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+}  // namespace
+
+App::App(config::Config config)
+    : config_(std::move(config)), board_(config_.agent.threads), handler_(board_) {}
+
+App::~App() { stop(); }
+
+bool App::start(std::string& error) {
+  started_unix_ms_ = unix_ms();
+  refusal_ = std::make_unique<RefusalEndpoint>(config_.agent.refusal_listen,
+                                               [this] { return refusal_message(); });
+  if (!refusal_->start(error)) return false;
+
+  server::SpopServerOptions options;
+  options.host = config_.agent.listen.host;
+  options.port = config_.agent.listen.port;
+  options.threads = config_.agent.threads;
+  options.max_frame_size = config_.agent.max_frame_size;
+  spop_ = std::make_unique<server::SpopServer>(options, handler_);
+  if (!spop_->start(error)) {
+    stop();
+    return false;
+  }
+
+  probes_ = std::make_unique<probes::ProbeEngine>(config_);
+  probes_->set_on_round([this](probes::SnapshotPtr s) { on_round(std::move(s)); });
+  probes_->start();
+  events_.add("agent", "", std::string("myspoa ") + kVersion + " started, SPOP on " +
+                               config_.agent.listen.to_string());
+  return true;
+}
+
+void App::stop() {
+  // Probes first: no decision is published into a board whose readers are going away.
+  if (probes_) probes_->stop();
+  if (spop_) spop_->stop();
+  if (refusal_) refusal_->stop();
+}
+
+probes::SnapshotPtr App::snapshot() const {
+  return probes_ ? probes_->snapshot() : probes::SnapshotPtr{};
+}
+
+policy::Overrides App::overrides() const {
+  std::lock_guard lock(overrides_mu_);
+  return overrides_;
+}
+
+std::string App::drain(const std::string& server, bool drained) {
+  if (!config_.cluster.find(server)) return "unknown server '" + server + "'";
+  {
+    std::lock_guard lock(overrides_mu_);
+    if (drained)
+      overrides_.drained.insert(server);
+    else
+      overrides_.drained.erase(server);
+  }
+  events_.add("operator", server, drained ? server + " drained by operator" : server + " undrained by operator");
+  spdlog::warn("{} {} by operator", server, drained ? "drained" : "undrained");
+  return "";
+}
+
+std::string App::promote(const std::string& server, bool force) {
+  const auto* s = config_.cluster.find(server);
+  if (!s) return "unknown server '" + server + "'";
+  if (!s->replica_of.empty()) return server + " is a replica, not a master";
+  if (!force) {
+    const auto snap = snapshot();
+    const auto* st = snap ? snap->find(server) : nullptr;
+    if (!st || !st->up()) return server + " is not up";
+    if (st->replication != probes::ReplHealth::Ok &&
+        st->replication != probes::ReplHealth::NotReplica) {
+      return server + " replication is " + probes::to_string(st->replication) +
+             ": promoting it could lose writes (use force)";
+    }
+    if (st->last.replication && !st->last.replication->relay_log_applied())
+      return server + " has not applied its relay log yet (use force)";
+  }
+  {
+    std::lock_guard lock(overrides_mu_);
+    overrides_.writer_pin = server;
+  }
+  events_.add("operator", server, "operator moves the writer to " + server + (force ? " (forced)" : ""));
+  spdlog::warn("operator moves the writer to {}{}", server, force ? " (forced)" : "");
+  return "";
+}
+
+void App::set_inconsistent(const std::string& server, bool inconsistent) {
+  std::lock_guard lock(overrides_mu_);
+  if (inconsistent)
+    overrides_.inconsistent.insert(server);
+  else
+    overrides_.inconsistent.erase(server);
+}
+
+std::string App::refusal_message() const {
+  const auto d = board_.latest();
+  std::string text = "myspoa: ";
+  if (d->writer) {
+    text += "reads refused: no readable server (scenario " + d->scenario + ")";
+  } else if (d->read_pool.empty()) {
+    text += "connection refused: " + d->refusal + " (no writer, no readable server)";
+  } else {
+    text += "writes refused: " + d->refusal;
+  }
+  return text;
+}
+
+void App::log_server_changes(const probes::Snapshot& before, const probes::Snapshot& after) {
+  for (const auto& s : after.servers) {
+    const auto* old = before.find(s.name);
+    if (old && old->liveness == s.liveness && old->replication == s.replication) continue;
+    if (!old && s.liveness == probes::Liveness::Unknown) continue;
+    events_.add("server", s.name,
+                s.name + " " + probes::to_string(s.liveness) + ", replication " +
+                    probes::to_string(s.replication) + (s.why.empty() ? "" : ": " + s.why));
+  }
+}
+
+void App::on_round(probes::SnapshotPtr snapshot) {
+  const auto ov = overrides();
+  auto decision = std::make_shared<policy::Decision>(
+      policy::decide(*snapshot, config_, previous_.get(), ov, steady_ms()));
+
+  if (previous_snapshot_) log_server_changes(*previous_snapshot_, *snapshot);
+  if (!decision->writer_change.empty()) {
+    spdlog::warn("writer change: {}", decision->writer_change);
+    events_.add("writer-change", decision->writer.value_or(""), decision->writer_change);
+    if (previous_ && previous_->writer && decision->writer != previous_->writer)
+      failovers_.fetch_add(1, std::memory_order_relaxed);
+  }
+  if (!previous_ || previous_->scenario != decision->scenario) {
+    const auto msg = "scenario " + decision->scenario +
+                     (decision->writer ? ", writer " + *decision->writer : ", writes refused: " + decision->refusal) +
+                     (decision->backup_mode ? " (BACKUP MODE: no healthy peer master)" : "");
+    if (decision->scenario == "healthy")
+      spdlog::info("{}", msg);
+    else
+      spdlog::warn("{}", msg);
+    events_.add("scenario", "", msg);
+  }
+  // Operator pin satisfied or impossible: keep it only while it names the writer.
+  board_.publish(decision);
+  probes_->set_writer(decision->writer.value_or(config_.cluster.masters.front()));
+  previous_ = std::move(decision);
+  previous_snapshot_ = std::move(snapshot);
+}
+
+int run_agent(const std::string& config_path, const std::string& log_level_override) {
+  config::Config cfg;
+  try {
+    cfg = config_path.empty() ? config::parse_config(config::default_config_yaml(), "<embedded default>")
+                              : config::load_config_file(config_path);
+  } catch (const config::ConfigError& e) {
+    spdlog::critical("invalid configuration: {}", e.what());
+    return 2;
+  }
+  const auto level = log_level_override.empty() ? cfg.agent.log_level : log_level_override;
+  spdlog::set_level(spdlog::level::from_str(level));
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ [%t] %v");
+
+  // Signals are taken synchronously by the main thread; every other thread inherits the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+
+  App app(cfg);
+  std::string error;
+  if (!app.start(error)) {
+    spdlog::critical("cannot start: {}", error);
+    return 1;
+  }
+  spdlog::info("myspoa {} serving SPOP on {} ({} workers), config {}", kVersion,
+               cfg.agent.listen.to_string(), cfg.agent.threads, cfg.source);
+  for (;;) {
+    int sig = 0;
+    if (sigwait(&signals, &sig) != 0) continue;
+    if (sig == SIGHUP) {
+      spdlog::warn("SIGHUP: reload is not supported yet; keeping the running configuration");
+      continue;
+    }
+    spdlog::info("signal {}: stopping (flushing pending ACKs)", sig);
+    break;
+  }
+  app.stop();
+  spdlog::info("stopped");
+  return 0;
+}
+
+}  // namespace myspoa::app

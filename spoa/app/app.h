@@ -1,0 +1,82 @@
+// The agent's wiring: probes -> policy -> decision board -> SPOP workers, plus the refusal
+// endpoint and the event log. Owns every long-lived component; main() only parses the CLI.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "probes/snapshot.h"
+#include "spoa/app/decision_board.h"
+#include "spoa/app/event_log.h"
+#include "spoa/app/route_handler.h"
+#include "spoa/config/config.h"
+#include "spoa/policy/policy.h"
+
+namespace myspoa::probes {
+class ProbeEngine;
+}
+namespace myspoa::server {
+class SpopServer;
+}
+
+namespace myspoa::app {
+
+class RefusalEndpoint;
+
+class App {
+ public:
+  explicit App(config::Config config);
+  ~App();
+
+  // Starts every component; false with `error` set (bind failure...) after stopping what started.
+  bool start(std::string& error);
+  void stop();
+
+  // Operator actions (admin endpoint). Each returns "" on success or why it was refused.
+  std::string drain(const std::string& server, bool drained);
+  std::string promote(const std::string& server, bool force);
+  void set_inconsistent(const std::string& server, bool inconsistent);
+
+  const config::Config& config() const { return config_; }
+  policy::DecisionPtr decision() const { return board_.latest(); }
+  probes::SnapshotPtr snapshot() const;
+  policy::Overrides overrides() const;
+  EventLog& events() { return events_; }
+  const RouteHandler& route_handler() const { return handler_; }
+  const server::SpopServer* spop_server() const { return spop_.get(); }
+  int64_t started_unix_ms() const { return started_unix_ms_; }
+  uint64_t failovers() const { return failovers_.load(std::memory_order_relaxed); }
+
+  // Text the refusal endpoint sends to a refused client.
+  std::string refusal_message() const;
+
+ private:
+  void on_round(probes::SnapshotPtr snapshot);
+  void log_server_changes(const probes::Snapshot& before, const probes::Snapshot& after);
+
+  config::Config config_;
+  DecisionBoard board_;
+  RouteHandler handler_;
+  EventLog events_;
+  std::unique_ptr<probes::ProbeEngine> probes_;
+  std::unique_ptr<server::SpopServer> spop_;
+  std::unique_ptr<RefusalEndpoint> refusal_;
+
+  mutable std::mutex overrides_mu_;
+  policy::Overrides overrides_;
+
+  // Touched by the probe thread only.
+  policy::DecisionPtr previous_;
+  probes::SnapshotPtr previous_snapshot_;
+
+  std::atomic<uint64_t> failovers_{0};
+  int64_t started_unix_ms_ = 0;
+};
+
+// The process: load the config (or the embedded default), start, serve until SIGTERM/SIGINT.
+int run_agent(const std::string& config_path, const std::string& log_level_override);
+
+}  // namespace myspoa::app

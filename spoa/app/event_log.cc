@@ -1,0 +1,25 @@
+#include "spoa/app/event_log.h"
+
+#include <chrono>
+
+namespace myspoa::app {
+
+Event EventLog::add(std::string kind, std::string server, std::string message) {
+  const auto now = std::chrono::system_clock::now().time_since_epoch();
+  std::lock_guard lock(mu_);
+  Event e{next_seq_++, std::chrono::duration_cast<std::chrono::milliseconds>(now).count(),
+          std::move(kind), std::move(server), std::move(message)};
+  events_.push_back(e);
+  while (events_.size() > capacity_) events_.pop_front();
+  return e;
+}
+
+std::vector<Event> EventLog::since(uint64_t seq) const {
+  std::lock_guard lock(mu_);
+  std::vector<Event> out;
+  for (const auto& e : events_)
+    if (e.seq > seq) out.push_back(e);
+  return out;
+}
+
+}  // namespace myspoa::app
