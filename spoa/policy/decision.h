@@ -17,18 +17,32 @@ struct ReadTarget {
   int weight = 0;       // > 0; lag-aware
 };
 
+// Why one server is (or is not) taking reads or writes; one entry per configured server.
+struct ServerVerdict {
+  std::string name;       // "db03"
+  bool master = false;    // listed in cluster.masters
+  bool writer = false;    // takes writes in this decision
+  bool readable = false;  // member of read_pool
+  int weight = 0;         // read weight when readable, else 0
+  std::string why;        // "in read pool", "excluded: replication lagging (lag 7.0 s)", ...
+};
+
 struct Decision {
-  bool known = false;           // false until the first complete probe round: refuse writes
+  bool known = false;                 // false until the first complete probe round: refuse writes
   std::optional<std::string> writer;  // server name; nullopt: writes refused
-  std::string writer_backend;   // HAProxy backend of the writer, "" when refused
-  std::string refusal;          // why writes are refused ("split brain: ..."), "" when a writer exists
+  std::string writer_backend;         // HAProxy backend of the writer, "" when refused
+  std::string refusal;  // why writes are refused ("split brain: ..."), "" when a writer exists
   std::vector<ReadTarget> read_pool;
   int total_read_weight = 0;
-  std::string scenario;         // "healthy", "db02-replication-broken", "split-brain", "db01-down", ...
-  bool backup_mode = false;     // degraded: writer has no healthy peer master
-  std::string writer_change;    // non-empty when the writer differs from the previous decision: why
+  std::string scenario;  // "healthy", "db02-replication-broken", "split-brain", "db01-down", ...
+  bool backup_mode = false;   // degraded: writer has no healthy peer master
+  std::string writer_change;  // non-empty when the writer differs from the previous decision: why
   int64_t decided_at_ms = 0;
-  uint64_t generation = 0;      // increments when writer/read pool/scenario change
+  uint64_t generation = 0;  // increments when writer/read pool/scenario change
+  // Per-server explanation (config order) and decision-wide notes: replica exclusions, ignored
+  // operator pins, drains. The scenario names only the masters' situation.
+  std::vector<ServerVerdict> servers;
+  std::vector<std::string> notes;
 };
 
 using DecisionPtr = std::shared_ptr<const Decision>;

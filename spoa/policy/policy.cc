@@ -1,0 +1,313 @@
+#include "spoa/policy/policy.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <vector>
+
+namespace myspoa::policy {
+namespace {
+
+using probes::Liveness;
+using probes::ReplHealth;
+using probes::ServerState;
+
+std::string format_lag(std::optional<double> lag_s) {
+  if (!lag_s) return "";
+  char buf[48];
+  std::snprintf(buf, sizeof buf, " (lag %.1f s)", *lag_s);
+  return buf;
+}
+
+std::string backend_of(const config::ServerConfig& s) {
+  return s.backend.empty() ? "be_" + s.name : s.backend;
+}
+
+std::string join(const std::vector<std::string>& parts, const std::string& sep) {
+  std::string out;
+  for (size_t i = 0; i < parts.size(); ++i) out += (i ? sep : "") + parts[i];
+  return out;
+}
+
+// Everything decide() derives about the masters, computed once.
+struct MasterView {
+  std::vector<std::string> names;  // cluster.masters order
+  std::set<std::string> up;
+  std::set<std::string> current;   // up, and replication Ok or every other master down
+  std::set<std::string> eligible;  // current and not drained
+  std::vector<std::string> down;   // not up, in order
+  std::vector<std::string> stale;  // up but not current, in order
+};
+
+class Decider {
+ public:
+  Decider(const probes::Snapshot& snap, const config::ClusterConfig& cluster,
+          const config::MysqlConfig& mysql, const Decision* previous, const Overrides& ov)
+      : snap_(snap), cluster_(cluster), mysql_(mysql), prev_(previous), ov_(ov) {}
+
+  Decision run(int64_t now_ms) {
+    d_.decided_at_ms = now_ms;
+    if (!snap_.complete) {
+      starting();
+    } else {
+      view_masters();
+      d_.known = true;
+      d_.scenario = scenario();
+      choose_writer();
+      build_read_pool();
+    }
+    finish();
+    return std::move(d_);
+  }
+
+ private:
+  const ServerState* state(const std::string& name) const { return snap_.find(name); }
+  bool is_master(const std::string& name) const {
+    return std::find(cluster_.masters.begin(), cluster_.masters.end(), name) !=
+           cluster_.masters.end();
+  }
+  bool up(const std::string& name) const {
+    const auto* s = state(name);
+    return s && s->up();
+  }
+  bool drained(const std::string& name) const { return ov_.drained.count(name) != 0; }
+
+  // Why a master's replication is not Ok, for humans.
+  std::string repl_problem(const std::string& name) const {
+    const auto* s = state(name);
+    if (!s) return "not probed";
+    switch (s->replication) {
+      case ReplHealth::Lagging:
+        return "replication lagging" + format_lag(s->lag_s);
+      case ReplHealth::Broken:
+        return "replication broken" + (s->why.empty() ? "" : " (" + s->why + ")");
+      case ReplHealth::NotReplica:
+        return "not replicating from its peer";
+      case ReplHealth::Unknown:
+        return "replication state unknown";
+      case ReplHealth::Ok:
+        return "replication ok";
+    }
+    return "replication state unknown";
+  }
+
+  // Why a master is not eligible to take writes; "" when it is.
+  std::string ineligible_reason(const std::string& name) const {
+    if (!is_master(name)) return name + " is not a configured master";
+    if (!up(name)) return name + " down";
+    if (!mv_.current.count(name)) return name + " " + repl_problem(name);
+    if (drained(name)) return name + " drained by operator";
+    return "";
+  }
+
+  void starting() {
+    d_.known = false;
+    d_.scenario = "starting";
+    d_.refusal = "state not yet known";
+    for (const auto& s : cluster_.servers) {
+      ServerVerdict v;
+      v.name = s.name;
+      v.master = is_master(s.name);
+      v.why = "state not yet known";
+      d_.servers.push_back(std::move(v));
+    }
+  }
+
+  void view_masters() {
+    mv_.names = cluster_.masters;
+    for (const auto& m : mv_.names)
+      if (up(m)) mv_.up.insert(m);
+    const bool single = mv_.names.size() == 1;
+    for (const auto& m : mv_.names) {
+      if (!up(m)) {
+        mv_.down.push_back(m);
+        continue;
+      }
+      const bool alone = mv_.up.size() == 1;  // every other master is down
+      const bool repl_ok = state(m)->replication == ReplHealth::Ok;
+      if (single || alone || repl_ok) {
+        mv_.current.insert(m);
+        if (!drained(m)) mv_.eligible.insert(m);
+      } else {
+        mv_.stale.push_back(m);
+      }
+    }
+  }
+
+  bool split_brain() const { return mv_.up.size() >= 2 && mv_.current.empty(); }
+
+  // The masters' situation only; replica problems go to notes.
+  std::string scenario() const {
+    if (mv_.names.empty()) return "no-masters";
+    if (mv_.up.empty()) return "all-masters-down";
+    if (split_brain()) return "split-brain";
+    if (!mv_.down.empty()) return join(mv_.down, "+") + "-down";
+    if (!mv_.stale.empty()) return join(mv_.stale, "+") + "-replication-broken";
+    return "healthy";
+  }
+
+  void choose_writer() {
+    std::optional<std::string> writer;
+    if (split_brain()) {
+      d_.refusal = "split brain: replication broken on " + join(mv_.stale, " and ") +
+                   "; writes refused until an operator fixes replication or stops one master";
+      if (ov_.writer_pin)
+        d_.notes.push_back("operator pin " + *ov_.writer_pin + " ignored: split brain");
+    } else {
+      if (ov_.writer_pin) {
+        const auto& pin = *ov_.writer_pin;
+        const std::string why_not = ineligible_reason(pin);
+        if (why_not.empty())
+          writer = pin;
+        else
+          d_.notes.push_back("operator pin " + pin + " ignored: " + why_not);
+      }
+      if (!writer && cluster_.failback == config::Failback::Manual && prev_ && prev_->writer &&
+          mv_.eligible.count(*prev_->writer))
+        writer = *prev_->writer;
+      if (!writer)
+        for (const auto& m : mv_.names)
+          if (mv_.eligible.count(m)) {
+            writer = m;
+            break;
+          }
+      if (!writer) {
+        if (mv_.up.empty()) {
+          d_.refusal = "all masters down (" + join(mv_.names, ", ") + ")";
+        } else {
+          std::vector<std::string> reasons;
+          for (const auto& m : mv_.names) reasons.push_back(ineligible_reason(m));
+          d_.refusal = "no eligible writer: " + join(reasons, "; ");
+        }
+      }
+    }
+    d_.writer = writer;
+    if (writer) {
+      const auto* sc = cluster_.find(*writer);
+      d_.writer_backend = sc ? backend_of(*sc) : "be_" + *writer;
+      for (const auto& m : mv_.names)
+        if (m != *writer && !up(m)) d_.backup_mode = true;
+    }
+  }
+
+  // A replica reads when its source is current, recursively (chains are bounded by the number
+  // of servers, so a replica_of cycle ends as "not current").
+  bool source_current(const std::string& source, size_t depth) const {
+    if (depth > cluster_.servers.size()) return false;
+    if (is_master(source)) return mv_.current.count(source) != 0;
+    const auto* sc = cluster_.find(source);
+    const auto* st = state(source);
+    if (!sc || !st || !st->up() || !st->replicating() || sc->replica_of.empty()) return false;
+    return source_current(sc->replica_of, depth + 1);
+  }
+
+  void build_read_pool() {
+    const bool sb = split_brain();
+    for (const auto& sc : cluster_.servers) {
+      ServerVerdict v;
+      v.name = sc.name;
+      v.master = is_master(sc.name);
+      v.writer = d_.writer && *d_.writer == sc.name;
+      const auto* st = state(sc.name);
+      std::string excluded;  // reason, "" when readable
+      if (!st) {
+        excluded = "not in the probe snapshot";
+      } else if (!st->up()) {
+        excluded = "down";
+      } else if (drained(sc.name)) {
+        excluded = "drained by operator";
+      } else if (v.master) {
+        if (!cluster_.masters_in_read_pool)
+          excluded = "masters do not serve reads (cluster.masters_in_read_pool)";
+        else if (!sb && !mv_.current.count(sc.name))
+          excluded = repl_problem(sc.name);
+      } else if (sb) {
+        excluded = "split brain: replicas do not serve reads";
+      } else if (sc.replica_of.empty()) {
+        excluded = "neither a master nor a replica_of any server";
+      } else if (!st->replicating()) {
+        excluded = repl_problem(sc.name);
+      } else if (!source_current(sc.replica_of, 0)) {
+        excluded = "its source " + sc.replica_of + " is not current";
+      } else if (cluster_.drain_inconsistent && ov_.inconsistent.count(sc.name)) {
+        excluded = "inconsistent with its source (checksum)";
+      }
+      if (excluded.empty() && sc.weight <= 0) excluded = "configured weight is 0";
+
+      if (excluded.empty()) {
+        v.readable = true;
+        v.weight = lag_adjusted_weight(sc.weight, st->lag_s, mysql_.max_lag_s);
+        v.why = "in read pool" + format_lag(st->lag_s);
+        d_.read_pool.push_back({sc.name, backend_of(sc), v.weight});
+        d_.total_read_weight += v.weight;
+      } else {
+        v.why = "excluded: " + excluded;
+        // Down/stale masters are the scenario already; everything else is worth a note.
+        if (!v.master || drained(sc.name))
+          d_.notes.push_back(sc.name + " out of reads: " + excluded);
+      }
+      if (v.writer) v.why = "writer; " + v.why;
+      d_.servers.push_back(std::move(v));
+    }
+    if (!cluster_.drain_inconsistent)
+      for (const auto& name : ov_.inconsistent)
+        d_.notes.push_back(name + " inconsistent but kept (cluster.drain_inconsistent is false)");
+  }
+
+  // writer_change and generation, relative to the previous decision.
+  void finish() {
+    const std::optional<std::string> before = prev_ ? prev_->writer : std::nullopt;
+    if (before != d_.writer) {
+      const std::string suffix = d_.backup_mode ? " (backup mode)" : "";
+      if (!d_.writer) {
+        d_.writer_change = d_.refusal + ": writes refused (was " + *before + ")";
+      } else if (!before) {
+        d_.writer_change = *d_.writer + " takes writes (" + d_.scenario + ")" + suffix;
+      } else if (ov_.writer_pin && *ov_.writer_pin == *d_.writer) {
+        d_.writer_change = "operator pin: " + *d_.writer + " takes writes (was " + *before + ")";
+      } else {
+        std::string why = d_.known ? ineligible_reason(*before) : "";
+        if (why.empty())
+          why = "failback: " + *d_.writer + " preferred and healthy, takes writes back from " +
+                *before;
+        else
+          why += ": " + *d_.writer + " takes writes";
+        d_.writer_change = why + suffix;
+      }
+    }
+    bool same = prev_ && prev_->writer == d_.writer && prev_->scenario == d_.scenario &&
+                prev_->refusal == d_.refusal && prev_->read_pool.size() == d_.read_pool.size();
+    for (size_t i = 0; same && i < d_.read_pool.size(); ++i) {
+      const auto& a = prev_->read_pool[i];
+      const auto& b = d_.read_pool[i];
+      same = a.name == b.name && a.backend == b.backend && a.weight == b.weight;
+    }
+    d_.generation = !prev_ ? 1 : same ? prev_->generation : prev_->generation + 1;
+  }
+
+  const probes::Snapshot& snap_;
+  const config::ClusterConfig& cluster_;
+  const config::MysqlConfig& mysql_;
+  const Decision* prev_;
+  const Overrides& ov_;
+  MasterView mv_;
+  Decision d_;
+};
+
+}  // namespace
+
+int lag_adjusted_weight(int configured_weight, std::optional<double> lag_s, double max_lag_s) {
+  if (configured_weight <= 0) return 0;
+  if (!lag_s || !(max_lag_s > 0) || !(*lag_s > 0)) return configured_weight;
+  const double frac = std::min(*lag_s / max_lag_s, 1.0);
+  const long w = std::lround(configured_weight * (1.0 - 0.9 * frac));
+  return static_cast<int>(std::max(1L, w));
+}
+
+Decision decide(const probes::Snapshot& snapshot, const config::ClusterConfig& cluster,
+                const config::MysqlConfig& mysql, const Decision* previous,
+                const Overrides& overrides, int64_t now_ms) {
+  return Decider(snapshot, cluster, mysql, previous, overrides).run(now_ms);
+}
+
+}  // namespace myspoa::policy

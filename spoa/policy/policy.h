@@ -1,0 +1,64 @@
+// The routing policy: a pure function from (probe snapshot, configuration, previous decision,
+// operator overrides, time) to a Decision. No I/O, no clock reads, no globals, no logging: the
+// caller logs decision.writer_change / notes and publishes the result.
+//
+// Rules (two masters, masters[0] = A preferred/active, masters[1] = B passive; the seed's HAProxy
+// setup reproduced exactly by default):
+//   situation                       | writes         | reads
+//   all healthy                     | A              | A, B and every healthy replica
+//   B replication broken or lagging | A              | A + A's replicas
+//   A replication broken or lagging | B              | B + B's replicas
+//   both broken, both up            | refused        | A, B only ("split-brain")
+//   B down                          | A (backup mode)| A + A's replicas
+//   A down                          | B (backup mode)| B + B's replicas
+//   both down                       | refused        | nothing
+//   snapshot not complete           | refused        | nothing ("starting", known=false)
+//
+// Definitions:
+// - A master is "current" when it is up and its own replication (from its peer) is Ok, or when it
+//   is up and every other master is down (its replication is then necessarily broken: ignored).
+//   Replication Unknown/NotReplica on a master of a multi-master cluster counts as broken.
+// - Writer eligibility: a current master not drained by the operator.
+// - Writer choice: an eligible operator pin wins; else with failback Manual the previous writer
+//   stays while eligible; else the first eligible master in cluster.masters order. Split brain
+//   refuses writes whatever the pin (stop or fix one master to resolve it).
+// - Read pool: current masters (when cluster.masters_in_read_pool) and replicas that are up,
+//   replication Ok, whose replica_of is current (recursively), not drained, not inconsistent
+//   (when cluster.drain_inconsistent), with configured weight > 0. A drained master is out of
+//   reads and writes but its replicas stay (its data is still current). In split brain only the
+//   up, non-drained masters read.
+// - Read weight = weight * (1 - 0.9 * min(lag / max_lag_s, 1)), rounded, at least 1: linear down
+//   to 10 % at the lag limit. Exclusion itself follows ReplHealth (the probe's hysteresis).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <set>
+#include <string>
+
+#include "probes/snapshot.h"
+#include "spoa/config/config.h"
+#include "spoa/policy/decision.h"
+
+namespace myspoa::policy {
+
+// Operator state, owned by the admin endpoint / checksum runner and passed in on every decision.
+struct Overrides {
+  std::set<std::string> drained;          // out of the read pool, never chosen as writer
+  std::optional<std::string> writer_pin;  // operator "promote": honoured while eligible
+  std::set<std::string> inconsistent;     // found inconsistent by the checksum runner
+};
+
+Decision decide(const probes::Snapshot& snapshot, const config::ClusterConfig& cluster,
+                const config::MysqlConfig& mysql, const Decision* previous,
+                const Overrides& overrides, int64_t now_ms);
+
+inline Decision decide(const probes::Snapshot& snapshot, const config::Config& config,
+                       const Decision* previous, const Overrides& overrides, int64_t now_ms) {
+  return decide(snapshot, config.cluster, config.mysql, previous, overrides, now_ms);
+}
+
+// Read weight after lag adjustment (exposed for tests and the admin endpoint).
+int lag_adjusted_weight(int configured_weight, std::optional<double> lag_s, double max_lag_s);
+
+}  // namespace myspoa::policy
