@@ -1,0 +1,301 @@
+#include "probes/probe_engine.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <random>
+
+#include "probes/replication_parser.h"
+
+namespace myspoa::probes {
+namespace {
+
+int64_t steady_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// Heartbeat timestamps use the wall clock: written and compared by this process only.
+int64_t wall_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+constexpr int kVarsResult = 0;  // statement order of every probe (see probe_statements)
+constexpr int kReplResult = 1;
+
+}  // namespace
+
+struct ProbeEngine::Server {
+  Server(const config::ServerConfig& c, const config::MysqlConfig& m, struct ev_loop* loop,
+         uint64_t seed)
+      : cfg(c),
+        client(loop,
+               MysqlClientSettings{c.address.host, c.address.port, m.user, m.password,
+                                   m.connect_timeout_ms, m.query_timeout_ms, m.ssl_mode, m.ssl_ca,
+                                   std::max(1, m.interval_ms / 2), std::max(1, m.interval_ms * 2)},
+               seed),
+        health(c.name, Thresholds{m.rise, m.fall}, m.max_lag_s) {}
+
+  config::ServerConfig cfg;
+  MysqlClient client;
+  ServerHealth health;
+  uint64_t launched_round = 0;
+  bool heartbeat_table_ready = false;  // CREATE ... IF NOT EXISTS done on this server
+};
+
+ProbeEngine::ProbeEngine(const config::Config& cfg)
+    : mysql_(cfg.mysql), server_cfg_(cfg.cluster.servers) {
+  writer_ = cfg.cluster.masters.empty() ? std::string() : cfg.cluster.masters.front();
+  auto dot = mysql_.heartbeat_table.find('.');
+  if (dot == std::string::npos) {
+    hb_db_ = "myspoa";
+    hb_table_ = "myspoa." + mysql_.heartbeat_table;
+  } else {
+    hb_db_ = mysql_.heartbeat_table.substr(0, dot);
+    hb_table_ = mysql_.heartbeat_table;
+  }
+  auto initial = std::make_shared<Snapshot>();
+  for (const auto& s : server_cfg_) {
+    ServerState st;
+    st.name = s.name;
+    initial->servers.push_back(std::move(st));
+  }
+  snapshot_.store(std::move(initial));
+}
+
+ProbeEngine::~ProbeEngine() {
+  stop();
+}
+
+void ProbeEngine::set_writer(std::string name) {
+  std::lock_guard lock(writer_mu_);
+  writer_ = std::move(name);
+}
+
+std::string ProbeEngine::writer() const {
+  std::lock_guard lock(writer_mu_);
+  return writer_;
+}
+
+ProbeEngineCounters ProbeEngine::counters() const {
+  ProbeEngineCounters c;
+  c.rounds = counters_.rounds.load();
+  c.probes_ok = counters_.probes_ok.load();
+  c.probes_failed = counters_.probes_failed.load();
+  c.skipped_busy = counters_.skipped_busy.load();
+  c.catch_up = counters_.catch_up.load();
+  c.lost_while_idle = counters_.lost_while_idle.load();
+  c.transitions = counters_.transitions.load();
+  c.heartbeat_writes = counters_.heartbeat_writes.load();
+  return c;
+}
+
+void ProbeEngine::start() {
+  if (started_) return;
+  started_ = true;
+  loop_ = ev_loop_new(EVFLAG_AUTO | EVFLAG_NOENV);
+  if (!loop_) throw std::runtime_error("probe engine: ev_loop_new failed");
+  std::random_device rd;
+  uint64_t seed = (uint64_t(rd()) << 32) ^ rd();
+  for (size_t i = 0; i < server_cfg_.size(); ++i) {
+    servers_.push_back(std::make_unique<Server>(server_cfg_[i], mysql_, loop_, seed + i));
+    servers_.back()->client.on_lost([this, i](const std::string& why) { on_lost(i, why); });
+  }
+  double interval = std::max(1, mysql_.interval_ms) / 1000.0;
+  ev_timer_init(&tick_, tick_cb, 0., interval);  // first round at once
+  tick_.data = this;
+  ev_timer_start(loop_, &tick_);
+  ev_async_init(&async_, async_cb);
+  async_.data = this;
+  ev_async_start(loop_, &async_);
+  spdlog::info(
+      "probes: monitoring {} servers every {} ms (connect {} ms, query {} ms, rise {}, "
+      "fall {}, heartbeat {})",
+      servers_.size(), mysql_.interval_ms, mysql_.connect_timeout_ms, mysql_.query_timeout_ms,
+      mysql_.rise, mysql_.fall, mysql_.heartbeat ? "on" : "off");
+  thread_ = std::thread([this] { run_thread(); });
+}
+
+void ProbeEngine::stop() {
+  if (!started_) return;
+  if (!stopping_.exchange(true)) ev_async_send(loop_, &async_);
+  if (thread_.joinable()) thread_.join();
+  ev_loop_destroy(loop_);
+  loop_ = nullptr;
+  started_ = false;
+}
+
+void ProbeEngine::run_thread() {
+  // A write on a socket the server just closed must give EPIPE, not kill the process.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  ev_run(loop_, 0);
+  // Clients own watchers on this loop: destroy them here, on the loop's thread.
+  ev_timer_stop(loop_, &tick_);
+  ev_async_stop(loop_, &async_);
+  servers_.clear();
+}
+
+void ProbeEngine::async_cb(struct ev_loop* loop, ev_async* w, int) {
+  auto* self = static_cast<ProbeEngine*>(w->data);
+  if (self->stopping_.load()) ev_break(loop, EVBREAK_ALL);
+}
+
+void ProbeEngine::tick_cb(struct ev_loop*, ev_timer* w, int) {
+  static_cast<ProbeEngine*>(w->data)->tick();
+}
+
+void ProbeEngine::tick() {
+  if (!published_) publish();  // stragglers are published with a later round
+  round_++;
+  counters_.rounds++;
+  published_ = false;
+  outstanding_ = 0;
+  launching_ = true;
+  for (size_t i = 0; i < servers_.size(); ++i) {
+    if (servers_[i]->client.busy()) {
+      counters_.skipped_busy++;  // not duplicated; launched as soon as it finishes
+      continue;
+    }
+    launch(i);
+  }
+  launching_ = false;
+  if (outstanding_ == 0) publish();
+}
+
+void ProbeEngine::launch(size_t i) {
+  Server& s = *servers_[i];
+  s.launched_round = round_;
+  bool counted = !published_;
+  if (counted) outstanding_++;
+  bool is_writer = false;
+  {
+    std::lock_guard lock(writer_mu_);
+    is_writer = writer_ == s.cfg.name;
+  }
+  std::string sql = probe_statements(parse_server_flavor(s.client.server_version()));
+  bool hb_read = false;
+  if (mysql_.heartbeat && is_writer) {
+    if (!s.heartbeat_table_ready)
+      sql += "; CREATE DATABASE IF NOT EXISTS `" + hb_db_ + "`; CREATE TABLE IF NOT EXISTS " +
+             hb_table_ + " (server_id INT UNSIGNED NOT NULL PRIMARY KEY, ts_us BIGINT NOT NULL)";
+    sql += "; REPLACE INTO " + hb_table_ + " (server_id, ts_us) VALUES (@@server_id, " +
+           std::to_string(wall_us()) + ")";
+  } else if (mysql_.heartbeat) {
+    sql += "; SELECT MAX(ts_us) AS ts_us FROM " + hb_table_;
+    hb_read = true;
+  }
+  uint64_t round = round_;
+  s.client.run(std::move(sql), [this, i, round, counted, is_writer, hb_read](QueryOutcome&& o) {
+    on_result(i, round, counted, is_writer && mysql_.heartbeat, hb_read, std::move(o));
+  });
+}
+
+void ProbeEngine::on_result(size_t i, uint64_t round, bool counted, bool writer, bool hb_read,
+                            QueryOutcome&& o) {
+  Server& s = *servers_[i];
+  ProbeResult r;
+  r.at_ms = steady_ms();
+  r.latency_us = o.latency_us;
+  // Liveness needs the variables and replication results; a failing heartbeat statement after
+  // them (e.g. table not replicated yet) only loses the heartbeat.
+  bool have_core = o.results.size() > kReplResult;
+  if (have_core && (o.ok || !o.connect_failed)) {
+    std::string err = parse_server_variables(o.results[kVarsResult], r);
+    auto repl = parse_replication_status(o.results[kReplResult]);
+    if (!err.empty() || !repl.ok()) {
+      r.error = "unexpected probe result: " + (err.empty() ? repl.error : err);
+    } else {
+      r.ok = true;
+      r.replication = std::move(repl.value);
+      if (!r.super_read_only && o.results[kVarsResult].column({"super_read_only"}) < 0)
+        r.super_read_only.reset();
+    }
+    if (r.ok && r.replication) {  // MariaDB reports its executed GTIDs as @@gtid_slave_pos
+      const auto& vars = o.results[kVarsResult];
+      int c = vars.column({"gtid_slave_pos"});
+      if (r.replication->executed_gtid_set.empty() && c >= 0 && vars.rows[0][c])
+        r.replication->executed_gtid_set = *vars.rows[0][c];
+    }
+    if (writer) {
+      if (o.ok) {
+        s.heartbeat_table_ready = true;
+        counters_.heartbeat_writes++;
+      } else {
+        s.heartbeat_table_ready = false;
+        spdlog::debug("{}: heartbeat write failed: {}", s.cfg.name, o.error);
+      }
+    }
+    if (hb_read && o.ok && o.results.size() > kReplResult + 1) {
+      const ResultSet& hb = o.results.back();
+      if (!hb.rows.empty() && !hb.rows[0].empty() && hb.rows[0][0]) {
+        try {
+          int64_t ts = std::stoll(*hb.rows[0][0]);
+          r.heartbeat_lag_s = std::max(0.0, (wall_us() - ts) / 1e6);
+        } catch (const std::exception&) {
+        }
+      }
+    }
+  } else {
+    r.error = o.error.empty() ? "probe failed" : o.error;
+  }
+  if (r.ok)
+    counters_.probes_ok++;
+  else
+    counters_.probes_failed++;
+  spdlog::debug("{}: probe {} in {} us{}{}", s.cfg.name, r.ok ? "ok" : "failed", r.latency_us,
+                r.ok ? "" : ": ", r.error);
+  apply(i, r);
+
+  if (counted && round == round_ && !published_) {
+    if (--outstanding_ == 0 && !launching_) publish();
+  }
+  // The probe of this server was skipped while this one was outstanding: run it now.
+  if (s.launched_round < round_ && !stopping_.load() && !s.client.busy()) {
+    counters_.catch_up++;
+    launch(i);
+  }
+}
+
+void ProbeEngine::on_lost(size_t i, const std::string& why) {
+  counters_.lost_while_idle++;
+  ProbeResult r;
+  r.at_ms = steady_ms();
+  r.error = why;
+  counters_.probes_failed++;
+  apply(i, r);
+}
+
+void ProbeEngine::apply(size_t i, const ProbeResult& r) {
+  auto u = servers_[i]->health.observe(r);
+  for (const auto& m : u.messages) {
+    counters_.transitions++;
+    spdlog::info("{}", m);
+  }
+}
+
+void ProbeEngine::publish() {
+  published_ = true;
+  auto snap = std::make_shared<Snapshot>();
+  snap->round = round_;
+  snap->taken_at_ms = steady_ms();
+  snap->servers.reserve(servers_.size());
+  bool complete = true;
+  for (const auto& s : servers_) {
+    snap->servers.push_back(s->health.state());
+    if (s->health.state().liveness == Liveness::Unknown) complete = false;
+  }
+  snap->complete = complete;
+  SnapshotPtr p = std::move(snap);
+  snapshot_.store(p, std::memory_order_release);
+  if (on_round_) on_round_(p);
+}
+
+}  // namespace myspoa::probes

@@ -1,0 +1,103 @@
+// The probe engine: one thread with its own libev loop probes every configured MySQL server each
+// interval over one kept-open non-blocking connection per server, runs the rise/fall hysteresis
+// and publishes an immutable Snapshot after every round. Readers (policy, admin) call snapshot()
+// and never block the engine; the app gets on_round() on the engine thread to run its policy.
+#pragma once
+
+#include <ev.h>
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "probes/hysteresis.h"
+#include "probes/mysql_client.h"
+#include "probes/snapshot.h"
+#include "spoa/config/config.h"
+
+namespace myspoa::probes {
+
+struct ProbeEngineCounters {
+  uint64_t rounds = 0;
+  uint64_t probes_ok = 0;
+  uint64_t probes_failed = 0;
+  uint64_t skipped_busy = 0;     // a probe of the previous round still outstanding
+  uint64_t catch_up = 0;         // late probes launched right after a skipped one finished
+  uint64_t lost_while_idle = 0;  // crashed servers seen through their closed socket
+  uint64_t transitions = 0;
+  uint64_t heartbeat_writes = 0;
+};
+
+class ProbeEngine {
+ public:
+  using RoundCallback = std::function<void(SnapshotPtr)>;
+
+  explicit ProbeEngine(const config::Config& cfg);
+  ~ProbeEngine();
+  ProbeEngine(const ProbeEngine&) = delete;
+  ProbeEngine& operator=(const ProbeEngine&) = delete;
+
+  // Set before start(). Invoked on the engine thread after every round's snapshot is published.
+  void on_round(RoundCallback cb) { on_round_ = std::move(cb); }
+
+  void start();
+  void stop();  // idempotent; joins the engine thread
+
+  SnapshotPtr snapshot() const { return snapshot_.load(std::memory_order_acquire); }
+
+  // The server that receives heartbeat writes (default masters[0]). Thread-safe.
+  void set_writer(std::string name);
+  std::string writer() const;
+
+  ProbeEngineCounters counters() const;
+
+ private:
+  struct Server;
+
+  static void tick_cb(struct ev_loop*, ev_timer* w, int);
+  static void async_cb(struct ev_loop*, ev_async* w, int);
+
+  void run_thread();
+  void tick();
+  void launch(size_t i);
+  void on_result(size_t i, uint64_t round, bool counted, bool writer, bool hb_read,
+                 QueryOutcome&& o);
+  void on_lost(size_t i, const std::string& why);
+  void apply(size_t i, const ProbeResult& r);
+  void publish();
+
+  config::MysqlConfig mysql_;
+  std::vector<config::ServerConfig> server_cfg_;
+  std::string hb_db_, hb_table_;
+
+  struct ev_loop* loop_ = nullptr;
+  ev_timer tick_;
+  ev_async async_;
+  std::thread thread_;
+  std::atomic<bool> stopping_{false};
+  bool started_ = false;
+
+  std::vector<std::unique_ptr<Server>> servers_;
+  uint64_t round_ = 0;
+  size_t outstanding_ = 0;  // probes of the current round not finished yet
+  bool published_ = true;   // the current round's snapshot is out
+  bool launching_ = false;
+
+  mutable std::mutex writer_mu_;
+  std::string writer_;
+
+  RoundCallback on_round_;
+  std::atomic<std::shared_ptr<const Snapshot>> snapshot_;
+
+  struct AtomicCounters {
+    std::atomic<uint64_t> rounds{0}, probes_ok{0}, probes_failed{0}, skipped_busy{0}, catch_up{0},
+        lost_while_idle{0}, transitions{0}, heartbeat_writes{0};
+  } counters_;
+};
+
+}  // namespace myspoa::probes

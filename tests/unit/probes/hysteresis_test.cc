@@ -1,0 +1,137 @@
+// Rise/fall state machines: first results, flapping, pending, and the ServerHealth messages.
+#include <catch2/catch.hpp>
+
+#include "probes/hysteresis.h"
+
+using namespace myspoa::probes;
+
+TEST_CASE("liveness: Unknown until rise successes, then Up") {
+  LivenessTracker t({.rise = 2, .fall = 3});
+  CHECK(t.state() == Liveness::Unknown);
+  CHECK(t.observe(true) == Transition::Pending);
+  CHECK(t.state() == Liveness::Unknown);
+  CHECK(t.observe(true) == Transition::Changed);
+  CHECK(t.state() == Liveness::Up);
+  CHECK(t.observe(true) == Transition::Unchanged);
+}
+
+TEST_CASE("liveness: a failing server starts Down after fall failures") {
+  LivenessTracker t({.rise = 2, .fall = 3});
+  CHECK(t.observe(false) == Transition::Pending);
+  CHECK(t.observe(false) == Transition::Pending);
+  CHECK(t.state() == Liveness::Unknown);
+  CHECK(t.observe(false) == Transition::Changed);
+  CHECK(t.state() == Liveness::Down);
+}
+
+TEST_CASE("liveness: flapping never reaches the threshold") {
+  LivenessTracker t({.rise = 2, .fall = 2});
+  t.observe(true);
+  t.observe(true);
+  REQUIRE(t.state() == Liveness::Up);
+  for (int i = 0; i < 10; ++i) {
+    CHECK(t.observe(false) == Transition::Pending);
+    CHECK(t.observe(true) == Transition::Unchanged);  // back to the current state: streak reset
+  }
+  CHECK(t.state() == Liveness::Up);
+  CHECK(t.observe(false) == Transition::Pending);
+  CHECK(t.observe(false) == Transition::Changed);
+  CHECK(t.state() == Liveness::Down);
+  CHECK(t.observe(true) == Transition::Pending);
+  CHECK(t.observe(false) == Transition::Unchanged);
+  CHECK(t.observe(true) == Transition::Pending);
+  CHECK(t.observe(true) == Transition::Changed);
+  CHECK(t.state() == Liveness::Up);
+}
+
+TEST_CASE("liveness: rise/fall of 1 switch at once, 0 is treated as 1") {
+  LivenessTracker t({.rise = 1, .fall = 0});
+  CHECK(t.observe(true) == Transition::Changed);
+  CHECK(t.observe(false) == Transition::Changed);
+  CHECK(t.state() == Liveness::Down);
+}
+
+TEST_CASE("replication: bad states need fall, good states need rise, candidates reset") {
+  ReplicationTracker t({.rise = 3, .fall = 2});
+  CHECK(t.observe(ReplHealth::Ok) == Transition::Pending);
+  CHECK(t.observe(ReplHealth::Ok) == Transition::Pending);
+  CHECK(t.observe(ReplHealth::Ok) == Transition::Changed);
+  CHECK(t.observe(ReplHealth::Broken) == Transition::Pending);
+  CHECK(t.observe(ReplHealth::Lagging) == Transition::Pending);  // other candidate: restart
+  CHECK(t.state() == ReplHealth::Ok);
+  CHECK(t.observe(ReplHealth::Lagging) == Transition::Changed);
+  CHECK(t.state() == ReplHealth::Lagging);
+  CHECK(t.observe(ReplHealth::Unknown) == Transition::Unchanged);  // no information
+  CHECK(t.observe(ReplHealth::NotReplica) == Transition::Pending);
+}
+
+namespace {
+ProbeResult ok_replica(bool sql_running, std::optional<int64_t> behind) {
+  ProbeResult r;
+  r.ok = true;
+  ReplicationStatus s;
+  s.io_running = true;
+  s.io_state = "Yes";
+  s.sql_running = sql_running;
+  s.seconds_behind = behind;
+  if (!sql_running) s.last_sql_error = "Duplicate entry '7'";
+  r.replication = s;
+  return r;
+}
+ProbeResult failed(const std::string& why) {
+  ProbeResult r;
+  r.error = why;
+  return r;
+}
+}  // namespace
+
+TEST_CASE("ServerHealth: messages once per transition, with the reason") {
+  ServerHealth h("db03", {.rise = 2, .fall = 2}, 5.0);
+  auto u = h.observe(ok_replica(true, 0));
+  CHECK(u.messages.empty());
+  u = h.observe(ok_replica(true, 0));
+  REQUIRE(u.messages.size() == 2);
+  CHECK(u.messages[0] == "db03 UP");
+  CHECK(u.messages[1].rfind("db03 replication OK", 0) == 0);
+  CHECK(h.state().up());
+  CHECK(h.state().replicating());
+  CHECK(h.state().lag_s == 0.0);
+
+  CHECK(h.observe(ok_replica(false, std::nullopt)).messages.empty());
+  u = h.observe(ok_replica(false, std::nullopt));
+  REQUIRE(u.messages.size() == 1);
+  CHECK(u.messages[0] ==
+        "db03 replication BROKEN: Slave_SQL_Running=No, Last_SQL_Error=Duplicate entry '7'");
+  CHECK(h.observe(ok_replica(false, std::nullopt)).messages.empty());  // logged once
+  CHECK(h.state().replication == ReplHealth::Broken);
+
+  CHECK(h.observe(ok_replica(true, 9)).messages.empty());
+  u = h.observe(ok_replica(true, 9));
+  REQUIRE(u.messages.size() == 1);
+  CHECK(h.state().replication == ReplHealth::Lagging);
+
+  h.observe(failed("connect timeout after 300 ms"));
+  u = h.observe(failed("connect timeout after 300 ms"));
+  REQUIRE(u.messages.size() == 1);
+  CHECK(u.messages[0] == "db03 DOWN: connect timeout after 300 ms");
+  CHECK(h.state().liveness == Liveness::Down);
+  CHECK(h.state().replication == ReplHealth::Lagging);  // kept while unreachable
+  CHECK(h.state().transitions == 5);
+  CHECK(h.state().probes == 9);
+}
+
+TEST_CASE("ServerHealth: Seconds_Behind_Master NULL with threads running is broken") {
+  ServerHealth h("db04", {.rise = 1, .fall = 1}, 5.0);
+  h.observe(ok_replica(true, std::nullopt));
+  CHECK(h.state().replication == ReplHealth::Broken);
+  CHECK(h.state().why == "Seconds_Behind_Master=NULL");
+}
+
+TEST_CASE("ServerHealth: a master without replication is NotReplica") {
+  ServerHealth h("db01", {.rise = 1, .fall = 1}, 5.0);
+  ProbeResult r;
+  r.ok = true;
+  h.observe(r);
+  CHECK(h.state().replication == ReplHealth::NotReplica);
+  CHECK(h.state().up());
+}
