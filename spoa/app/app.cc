@@ -49,7 +49,7 @@ bool App::start(std::string& error) {
   }
 
   probes_ = std::make_unique<probes::ProbeEngine>(config_);
-  probes_->set_on_round([this](probes::SnapshotPtr s) { on_round(std::move(s)); });
+  probes_->on_round([this](probes::SnapshotPtr s) { on_round(std::move(s)); });
   probes_->start();
   events_.add("agent", "", std::string("myspoa ") + kVersion + " started, SPOP on " +
                                config_.agent.listen.to_string());
