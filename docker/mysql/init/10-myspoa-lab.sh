@@ -12,6 +12,7 @@ set -euo pipefail
 : "${MYSQL_ROOT_PASSWORD:?}"
 : "${MYSPOA_REPL_PASSWORD:=repl}"
 : "${MYSPOA_AGENT_PASSWORD:=myspoa}"
+: "${MYSPOA_APP_PASSWORD:=app}"
 
 sql() { mysql --protocol=socket -uroot -p"${MYSQL_ROOT_PASSWORD}" "$@"; }
 
@@ -29,15 +30,22 @@ SET SESSION sql_log_bin = 0;
 -- Replication account (the MySQL replica client handles caching_sha2_password itself).
 CREATE USER IF NOT EXISTS 'repl'@'%' IDENTIFIED BY '${MYSPOA_REPL_PASSWORD}';
 GRANT REPLICATION SLAVE ON *.* TO 'repl'@'%';
--- The agent's account: probes (status, replication, read_only), heartbeat and checksums in the
--- myspoa schema, reads for consistency checks; also the lab's application user for the app schema.
+-- The agent's account, with the MySQL 8.4 names of the loopback lab's MariaDB privileges (labctl):
+-- PROCESS, RELOAD; BINLOG/SLAVE MONITOR -> REPLICATION CLIENT; REPLICATION SLAVE/MASTER ADMIN ->
+-- REPLICATION_SLAVE_ADMIN; BINLOG ADMIN -> BINLOG_ADMIN; CONNECTION ADMIN -> CONNECTION_ADMIN
+-- (also lets it write while read_only, as SUPER did); READ_ONLY ADMIN -> SYSTEM_VARIABLES_ADMIN
+-- (SET GLOBAL read_only). Everything on its own schema, DML + CREATE on app (the lab's load).
 -- mysql_native_password: the agent's MariaDB Connector/C then needs no RSA key exchange nor TLS.
 CREATE USER IF NOT EXISTS 'myspoa'@'%' IDENTIFIED WITH mysql_native_password BY '${MYSPOA_AGENT_PASSWORD}';
-GRANT SELECT, PROCESS, REPLICATION CLIENT, SESSION_VARIABLES_ADMIN ON *.* TO 'myspoa'@'%';
+GRANT PROCESS, RELOAD, REPLICATION CLIENT, REPLICATION_SLAVE_ADMIN, BINLOG_ADMIN, CONNECTION_ADMIN,
+      SYSTEM_VARIABLES_ADMIN, SESSION_VARIABLES_ADMIN ON *.* TO 'myspoa'@'%';
 CREATE DATABASE IF NOT EXISTS myspoa;
 GRANT ALL PRIVILEGES ON myspoa.* TO 'myspoa'@'%';
 CREATE DATABASE IF NOT EXISTS app;
-GRANT ALL PRIVILEGES ON app.* TO 'myspoa'@'%';
+GRANT SELECT, INSERT, UPDATE, DELETE, CREATE ON app.* TO 'myspoa'@'%';
+-- The application's account: what clients of lb1/lb2 use; read_only applies to it.
+CREATE USER IF NOT EXISTS 'app'@'%' IDENTIFIED WITH mysql_native_password BY '${MYSPOA_APP_PASSWORD}';
+GRANT SELECT, INSERT, UPDATE, DELETE ON app.* TO 'app'@'%';
 SET SESSION sql_log_bin = 1;
 CHANGE REPLICATION SOURCE TO
   SOURCE_HOST = '${MYSPOA_SOURCE_HOST}', SOURCE_PORT = 3306,

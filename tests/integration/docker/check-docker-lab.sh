@@ -189,9 +189,12 @@ if mode == "topology":
         ok(f"auto_increment offsets {offsets}")
     else:
         fail(f"master auto_increment offsets {offsets} are not 1..{len(docker_masters)}")
-    for name in dbs:
-        if name not in docker_masters and flags(dbs[name]).get("read-only", "").upper() != "ON":
-            fail(f"{name}: a replica should run with --read-only=ON")
+    # As in the loopback lab: only the preferred master starts writable.
+    for name in sorted(dbs):
+        want = "OFF" if name == docker_masters[0] else "ON"
+        got = flags(dbs[name]).get("read-only", "OFF").upper()
+        if got != want:
+            fail(f"{name}: --read-only is {got}, the loopback lab starts it {want}")
 
     # Agents: every server address is a compose service on MySQL's port.
     for s in docker_cfg["cluster"]["servers"]:
