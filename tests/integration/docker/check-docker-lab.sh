@@ -8,6 +8,8 @@
 #                                             tests/lab/myspoa.yaml; MYSPOA --check-config on it
 #   check-docker-lab.sh haproxy   REPO HAPROXY  haproxy/haproxy.cfg passes `haproxy -c` with each
 #                                             LB's compose environment, host names -> 127.0.0.x
+#   check-docker-lab.sh libs      REPO BIN...   the Dockerfile's runtime packages provide every
+#                                             shared library BIN loads (dpkg -S; no compose needed)
 #
 # Exit 0 pass, 1 fail, 77 skipped (docker-compose not installed; ctest SKIP_RETURN_CODE).
 set -euo pipefail
@@ -15,6 +17,66 @@ set -euo pipefail
 mode="${1:?mode: services|topology|haproxy}"
 repo="${2:?repository root}"
 extra="${3:-}"
+
+# libs: every shared library the locally built binaries load comes, on this Debian 12 machine, from
+# a package the Dockerfile's runtime stage installs (or one of their dependencies). Needs no compose.
+if [[ "$mode" == libs ]]; then
+  shift 2
+  python3 - "$repo/docker/Dockerfile" "$@" <<'PY'
+import re, subprocess, sys
+
+dockerfile, binaries = sys.argv[1], sys.argv[2:]
+text = open(dockerfile).read()
+runtime = text[text.index(" AS runtime"):]
+m = re.search(r"apt-get install ((?:\\\n|[^\n])*)", runtime)
+words = m.group(1).replace("\\\n", " ").split() if m else []
+listed = [w for w in words if re.fullmatch(r"[a-z0-9][a-z0-9+.-]+", w) and w not in ("apt-get", "rm")]
+listed = listed[: listed.index("&&")] if "&&" in listed else listed
+print("runtime packages:", " ".join(listed))
+
+def depends(pkg):
+    r = subprocess.run(["dpkg-query", "-W", "-f=${Depends},${Pre-Depends}", pkg],
+                       capture_output=True, text=True)
+    names = set()
+    for alt in r.stdout.split(","):
+        alt = alt.strip()
+        if alt:
+            names.add(alt.split("|")[0].split()[0].split(":")[0])
+    return names
+
+closure, todo = set(), list(listed)
+while todo:  # bounded by the number of installed packages
+    p = todo.pop()
+    if p in closure:
+        continue
+    closure.add(p)
+    todo.extend(depends(p) - closure)
+
+failures = 0
+for b in binaries:
+    out = subprocess.run(["ldd", b], capture_output=True, text=True, check=True).stdout
+    for line in out.splitlines():
+        lm = re.search(r"=> (/\S+)", line)
+        if not lm:
+            continue
+        path = lm.group(1)
+        r = subprocess.run(["dpkg", "-S", path], capture_output=True, text=True)
+        if r.returncode != 0:
+            r = subprocess.run(["dpkg", "-S", subprocess.run(["readlink", "-f", path], capture_output=True, text=True).stdout.strip()], capture_output=True, text=True)
+        pkg = r.stdout.split(":")[0] if r.returncode == 0 else None
+        if pkg is None:
+            print(f"FAIL: {b}: {path} belongs to no Debian package")
+            failures += 1
+        elif pkg in closure:
+            print(f"ok: {b.rsplit('/', 1)[-1]}: {path} from {pkg}")
+        else:
+            print(f"FAIL: {b}: {path} comes from {pkg}, which the runtime stage does not install")
+            failures += 1
+print("all checks passed" if not failures else f"{failures} check(s) failed")
+sys.exit(1 if failures else 0)
+PY
+  exit $?
+fi
 
 if ! command -v docker-compose >/dev/null 2>&1; then
   echo "SKIP: docker-compose is not installed (apt-get install docker-compose); the docker lab" \
