@@ -69,6 +69,62 @@ void require_positive(int v, const std::string& key) {
   if (v <= 0) fail(key, "must be > 0");
 }
 
+void read_filter(const YAML::Node& parent, const std::string& path, const char* key,
+                 std::vector<std::string>& include, std::vector<std::string>& exclude) {
+  const auto node = parent[key];
+  if (!node) return;
+  const auto sub = path + "." + key;
+  check_keys(node, sub, {"include", "exclude"});
+  read(node, sub, "include", include);
+  read(node, sub, "exclude", exclude);
+}
+
+bool valid_hhmm(const std::string& t) {
+  if (t.size() != 5 || t[2] != ':') return false;
+  for (int i : {0, 1, 3, 4})
+    if (t[i] < '0' || t[i] > '9') return false;
+  return std::stoi(t.substr(0, 2)) < 24 && std::stoi(t.substr(3, 2)) < 60;
+}
+
+void parse_consistency(const YAML::Node& node, ConsistencyConfig& k) {
+  const std::string p = "consistency";
+  check_keys(node, p,
+             {"enabled", "interval_s", "window", "databases", "tables", "chunk_time_ms", "max_lag_s",
+              "max_threads_running", "on_inconsistent", "schema_table"});
+  read(node, p, "enabled", k.enabled);
+  read(node, p, "interval_s", k.interval_s);
+  read(node, p, "window", k.window);
+  read_filter(node, p, "databases", k.include_databases, k.exclude_databases);
+  read_filter(node, p, "tables", k.include_tables, k.exclude_tables);
+  read(node, p, "chunk_time_ms", k.chunk_time_ms);
+  read(node, p, "max_lag_s", k.max_lag_s);
+  read(node, p, "max_threads_running", k.max_threads_running);
+  read(node, p, "schema_table", k.schema_table);
+  std::string on = "drain";
+  read(node, p, "on_inconsistent", on);
+  if (on != "drain" && on != "flag")
+    fail(p + ".on_inconsistent", "must be 'drain' or 'flag', got '" + on + "'");
+  k.drain_on_inconsistent = on == "drain";
+  if (k.interval_s < 0) fail(p + ".interval_s", "must be >= 0");
+  if (!k.window.empty()) {
+    const auto dash = k.window.find('-');
+    if (dash == std::string::npos || !valid_hhmm(k.window.substr(0, dash)) ||
+        !valid_hhmm(k.window.substr(dash + 1)))
+      fail(p + ".window", "expected \"HH:MM-HH:MM\", got '" + k.window + "'");
+    if (k.interval_s > 0) fail(p + ".window", "give either interval_s or window, not both");
+  }
+  if (k.enabled && k.interval_s == 0 && k.window.empty())
+    fail(p + ".enabled", "needs interval_s or window");
+  require_positive(k.chunk_time_ms, p + ".chunk_time_ms");
+  if (k.max_lag_s <= 0) fail(p + ".max_lag_s", "must be > 0");
+  require_positive(k.max_threads_running, p + ".max_threads_running");
+  const auto dot = k.schema_table.find('.');
+  if (dot == std::string::npos || dot == 0 || dot + 1 == k.schema_table.size() ||
+      k.schema_table.find('.', dot + 1) != std::string::npos ||
+      k.schema_table.find('`') != std::string::npos)
+    fail(p + ".schema_table", "expected schema.table, got '" + k.schema_table + "'");
+}
+
 }  // namespace
 
 Config parse_config(const std::string& yaml_text, const std::string& source_name) {
@@ -156,11 +212,14 @@ Config parse_config(const std::string& yaml_text, const std::string& source_name
   const auto cluster = root["cluster"];
   if (!cluster) fail("cluster", "missing");
   check_keys(cluster, "cluster",
-             {"masters", "servers", "failback", "drain_inconsistent", "masters_in_read_pool"});
+             {"masters", "servers", "failback", "drain_inconsistent", "masters_in_read_pool",
+              "promotion_wait_ms"});
   auto& cl = c.cluster;
   read(cluster, "cluster", "masters", cl.masters);
   read(cluster, "cluster", "drain_inconsistent", cl.drain_inconsistent);
   read(cluster, "cluster", "masters_in_read_pool", cl.masters_in_read_pool);
+  read(cluster, "cluster", "promotion_wait_ms", cl.promotion_wait_ms);
+  if (cl.promotion_wait_ms < 0) fail("cluster.promotion_wait_ms", "must be >= 0");
   std::string failback = "auto";
   read(cluster, "cluster", "failback", failback);
   if (failback == "auto") {
@@ -216,6 +275,7 @@ Config parse_config(const std::string& yaml_text, const std::string& source_name
     if (!masters.count(s.replica_of))
       fail(key + ".replica_of", "'" + s.replica_of + "' is not in cluster.masters");
   }
+  if (const auto cons = root["consistency"]) parse_consistency(cons, c.consistency);
   return c;
 }
 

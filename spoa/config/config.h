@@ -68,6 +68,9 @@ struct ClusterConfig {
   bool drain_inconsistent = true;
   // Masters also serve reads (the seed's behaviour).
   bool masters_in_read_pool = true;
+  // Before a master takes writes over from another, it must have applied every event it received
+  // (relay log applied); writes are refused meanwhile, for at most this long.
+  int promotion_wait_ms = 5000;
 
   const ServerConfig* find(const std::string& name) const {
     for (const auto& s : servers)
@@ -76,11 +79,29 @@ struct ClusterConfig {
   }
 };
 
+// Data consistency checks (consistency/): pt-table-checksum compatible chunk checksums run by the
+// agent on its own thread, on a schedule and on demand.
+struct ConsistencyConfig {
+  bool enabled = false;  // scheduled runs; on-demand runs (admin) work either way
+  int interval_s = 0;    // run every interval_s seconds (0: no interval)
+  std::string window;    // or once a day inside "HH:MM-HH:MM" (local time); "" when unused
+  std::vector<std::string> include_databases;  // empty: every database
+  std::vector<std::string> exclude_databases;
+  std::vector<std::string> include_tables;  // "db.tbl", '*' matches any characters
+  std::vector<std::string> exclude_tables;
+  int chunk_time_ms = 500;       // target time of one chunk on the writer
+  double max_lag_s = 1.0;        // pause while a replica lags more than this
+  int max_threads_running = 25;  // pause while the writer runs more threads than this
+  bool drain_on_inconsistent = true;  // on_inconsistent: drain (default) | flag
+  std::string schema_table = "myspoa.checksums";
+};
+
 struct Config {
   AgentConfig agent;
   AdminConfig admin;
   MysqlConfig mysql;
   ClusterConfig cluster;
+  ConsistencyConfig consistency;
   std::string source;  // file it was loaded from, "" for the embedded default
 };
 
