@@ -5,8 +5,10 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <random>
 
+#include "probes/heartbeat_lag.h"
 #include "probes/replication_parser.h"
 
 namespace myspoa::probes {
@@ -39,13 +41,16 @@ struct ProbeEngine::Server {
                                    m.connect_timeout_ms, m.query_timeout_ms, m.ssl_mode, m.ssl_ca,
                                    std::max(1, m.interval_ms / 2), std::max(1, m.interval_ms * 2)},
                seed),
-        health(c.name, Thresholds{m.rise, m.fall}, m.max_lag_s) {}
+        health(c.name, Thresholds{m.rise, m.fall}, m.max_lag_s),
+        heartbeat_lag(int64_t(m.interval_ms) * 1000) {}
 
   config::ServerConfig cfg;
   MysqlClient client;
   ServerHealth health;
   uint64_t launched_round = 0;
   bool heartbeat_table_ready = false;  // CREATE ... IF NOT EXISTS done on this server
+  uint64_t heartbeat_seq = 0;          // picks the slot row of the next write
+  HeartbeatLag heartbeat_lag;
 };
 
 ProbeEngine::ProbeEngine(const config::Config& cfg)
@@ -185,11 +190,14 @@ void ProbeEngine::launch(size_t i) {
   if (mysql_.heartbeat && is_writer) {
     if (!s.heartbeat_table_ready)
       sql += "; CREATE DATABASE IF NOT EXISTS `" + hb_db_ + "`; CREATE TABLE IF NOT EXISTS " +
-             hb_table_ + " (server_id INT UNSIGNED NOT NULL PRIMARY KEY, ts_us BIGINT NOT NULL)";
-    sql += "; REPLACE INTO " + hb_table_ + " (server_id, ts_us) VALUES (@@server_id, " +
+             hb_table_ +
+             " (server_id INT UNSIGNED NOT NULL, slot TINYINT UNSIGNED NOT NULL, ts_us BIGINT NOT "
+             "NULL, PRIMARY KEY (server_id, slot))";
+    sql += "; REPLACE INTO " + hb_table_ + " (server_id, slot, ts_us) VALUES (@@server_id, " +
+           std::to_string(s.heartbeat_seq++ % HeartbeatLag::kSlots) + ", " +
            std::to_string(wall_us()) + ")";
   } else if (mysql_.heartbeat) {
-    sql += "; SELECT MAX(ts_us) AS ts_us FROM " + hb_table_;
+    sql += "; SELECT ts_us FROM " + hb_table_;
     hb_read = true;
   }
   uint64_t round = round_;
@@ -235,13 +243,14 @@ void ProbeEngine::on_result(size_t i, uint64_t round, bool counted, bool writer,
     }
     if (hb_read && o.ok && o.results.size() > kReplResult + 1) {
       const ResultSet& hb = o.results.back();
-      if (!hb.rows.empty() && !hb.rows[0].empty() && hb.rows[0][0]) {
-        try {
-          int64_t ts = std::stoll(*hb.rows[0][0]);
-          r.heartbeat_lag_s = std::max(0.0, (wall_us() - ts) / 1e6);
-        } catch (const std::exception&) {
-        }
+      std::vector<int64_t> rows;
+      for (const auto& row : hb.rows) {
+        if (row.empty() || !row[0]) continue;
+        char* end = nullptr;
+        long long v = std::strtoll(row[0]->c_str(), &end, 10);
+        if (end && *end == '\0') rows.push_back(v);
       }
+      r.heartbeat_lag_s = s.heartbeat_lag.observe(rows, wall_us());
     }
   } else {
     r.error = o.error.empty() ? "probe failed" : o.error;
@@ -252,10 +261,12 @@ void ProbeEngine::on_result(size_t i, uint64_t round, bool counted, bool writer,
     counters_.probes_failed++;
   spdlog::debug("{}: probe {} in {} us{}{}", s.cfg.name, r.ok ? "ok" : "failed", r.latency_us,
                 r.ok ? "" : ": ", r.error);
-  apply(i, r);
+  bool changed = apply(i, r);
 
   if (counted && round == round_ && !published_) {
     if (--outstanding_ == 0 && !launching_) publish();
+  } else if (changed && published_ && !launching_) {
+    publish();  // a late result changed a state: don't hold it back until the next round
   }
   // The probe of this server was skipped while this one was outstanding: run it now.
   if (s.launched_round < round_ && !stopping_.load() && !s.client.busy()) {
@@ -270,15 +281,16 @@ void ProbeEngine::on_lost(size_t i, const std::string& why) {
   r.at_ms = steady_ms();
   r.error = why;
   counters_.probes_failed++;
-  apply(i, r);
+  if (apply(i, r) && published_) publish();
 }
 
-void ProbeEngine::apply(size_t i, const ProbeResult& r) {
+bool ProbeEngine::apply(size_t i, const ProbeResult& r) {
   auto u = servers_[i]->health.observe(r);
   for (const auto& m : u.messages) {
     counters_.transitions++;
     spdlog::info("{}", m);
   }
+  return !u.messages.empty();
 }
 
 void ProbeEngine::publish() {

@@ -68,7 +68,7 @@ class ProbeEngine {
   void on_result(size_t i, uint64_t round, bool counted, bool writer, bool hb_read,
                  QueryOutcome&& o);
   void on_lost(size_t i, const std::string& why);
-  void apply(size_t i, const ProbeResult& r);
+  bool apply(size_t i, const ProbeResult& r);  // true when a state changed
   void publish();
 
   config::MysqlConfig mysql_;

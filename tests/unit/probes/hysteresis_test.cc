@@ -135,3 +135,24 @@ TEST_CASE("ServerHealth: a master without replication is NotReplica") {
   CHECK(h.state().replication == ReplHealth::NotReplica);
   CHECK(h.state().up());
 }
+
+#include "probes/heartbeat_lag.h"
+
+TEST_CASE("heartbeat lag: one-second batches are measured by their mean apply delay") {
+  const int64_t s = 1'000'000, ms = 1000;
+  HeartbeatLag lag(250 * ms);
+  // First read: only the newest row counts (older slots may be ancient).
+  CHECK(*lag.observe({1 * s, 100 * s}, 100 * s + 100 * ms) == Approx(0.1));
+  // Healthy: each read sees one new row written ~one interval ago.
+  CHECK(*lag.observe({100 * s, 100 * s + 250 * ms}, 100 * s + 300 * ms) == Approx(0.05));
+  // MASTER_DELAY=3: rows written at 101.0, 101.25, 101.5, 101.75 appear together at 104.0.
+  std::vector<int64_t> rows = {100 * s + 250 * ms};
+  CHECK(*lag.observe(rows, 101 * s) == Approx(0.5));  // nothing new: staleness - interval
+  for (int k = 0; k < 4; ++k) rows.push_back(101 * s + k * 250 * ms);
+  CHECK(*lag.observe(rows, 104 * s + 100 * ms) == Approx(3.1 - 0.375));  // mean of 3.1..2.35
+  // Between batches the estimate holds instead of dropping to now - newest.
+  CHECK(*lag.observe(rows, 104 * s + 600 * ms) == Approx(3.1 - 0.375));
+  // Replication stopped: no new rows, staleness takes over and grows.
+  CHECK(*lag.observe(rows, 110 * s) == Approx(110 - 101.75 - 0.25));
+  CHECK_FALSE(lag.observe({}, 110 * s).has_value());
+}
