@@ -38,6 +38,9 @@ struct Decision {
   bool backup_mode = false;   // degraded: writer has no healthy peer master
   std::string writer_change;  // non-empty when the writer differs from the previous decision: why
   int64_t decided_at_ms = 0;
+  // A master waiting to take writes until it has applied its relay log (writes refused meanwhile).
+  std::optional<std::string> promoting;
+  int64_t promoting_since_ms = 0;
   uint64_t generation = 0;  // increments when writer/read pool/scenario change
   // Per-server explanation (config order) and decision-wide notes: replica exclusions, ignored
   // operator pins, drains. The scenario names only the masters' situation.

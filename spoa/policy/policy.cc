@@ -181,6 +181,7 @@ class Decider {
         }
       }
     }
+    if (writer && awaiting_relay_log(*writer)) writer.reset();
     d_.writer = writer;
     if (writer) {
       const auto* sc = cluster_.find(*writer);
@@ -188,6 +189,35 @@ class Decider {
       for (const auto& m : mv_.names)
         if (m != *writer && !up(m)) d_.backup_mode = true;
     }
+  }
+
+  // A master that takes writes over from another must first apply every event it received, or
+  // writes acknowledged by the old writer could be overwritten or lost. True (writes refused,
+  // d_.promoting set) while its relay log is not applied and cluster.promotion_wait_ms has not
+  // elapsed since the wait began; past that the promotion goes ahead with a note.
+  bool awaiting_relay_log(const std::string& w) {
+    if (!prev_ || !prev_->known || prev_->writer == w) return false;
+    const auto* st = state(w);
+    if (!st || !st->last.replication || st->last.replication->relay_log_applied()) return false;
+    const auto& r = *st->last.replication;
+    const int64_t now = d_.decided_at_ms;
+    const int64_t since = prev_->promoting == w ? prev_->promoting_since_ms : now;
+    if (now - since >= cluster_.promotion_wait_ms) {
+      d_.notes.push_back("promotion wait expired after " + std::to_string(now - since) + " ms: " +
+                         w + " takes writes with its relay log not applied (read " +
+                         r.master_log_file + ":" + std::to_string(r.read_master_log_pos) +
+                         ", executed " + r.relay_master_log_file + ":" +
+                         std::to_string(r.exec_master_log_pos) + ")");
+      return false;
+    }
+    d_.promoting = w;
+    d_.promoting_since_ms = since;
+    d_.refusal = "promoting " + w + ": waiting until it applies its relay log (read " +
+                 r.master_log_file + ":" + std::to_string(r.read_master_log_pos) + ", executed " +
+                 r.relay_master_log_file + ":" + std::to_string(r.exec_master_log_pos) + ", " +
+                 std::to_string(now - since) + " of " + std::to_string(cluster_.promotion_wait_ms) +
+                 " ms)";
+    return true;
   }
 
   // A replica reads when its source is current, recursively (chains are bounded by the number
@@ -261,6 +291,10 @@ class Decider {
       const std::string suffix = d_.backup_mode ? " (backup mode)" : "";
       if (!d_.writer) {
         d_.writer_change = d_.refusal + ": writes refused (was " + *before + ")";
+      } else if (!before && prev_ && prev_->promoting == d_.writer) {
+        d_.writer_change = *d_.writer + " takes writes after applying its relay log (waited " +
+                           std::to_string(d_.decided_at_ms - prev_->promoting_since_ms) +
+                           " ms, " + d_.scenario + ")" + suffix;
       } else if (!before) {
         d_.writer_change = *d_.writer + " takes writes (" + d_.scenario + ")" + suffix;
       } else if (ov_.writer_pin && *ov_.writer_pin == *d_.writer) {
@@ -276,7 +310,7 @@ class Decider {
       }
     }
     bool same = prev_ && prev_->writer == d_.writer && prev_->scenario == d_.scenario &&
-                prev_->refusal == d_.refusal && prev_->read_pool.size() == d_.read_pool.size();
+                prev_->promoting == d_.promoting && prev_->read_pool.size() == d_.read_pool.size();
     for (size_t i = 0; same && i < d_.read_pool.size(); ++i) {
       const auto& a = prev_->read_pool[i];
       const auto& b = d_.read_pool[i];

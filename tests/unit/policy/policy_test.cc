@@ -562,3 +562,89 @@ TEST_CASE("configuration options: masters out of reads, weight 0", "[policy]") {
   CHECK(writer_of(d) == "db01");
   CHECK(read_names(d) == Names{"db03", "db04"});
 }
+
+TEST_CASE("failover waits until the new writer has applied its relay log", "[policy][promotion]") {
+  ClusterConfig cluster = seed_cluster();
+  cluster.promotion_wait_ms = 5000;
+  const auto mysql = mysql_cfg();
+  World w(cluster);
+  const Decision healthy = decide(w.s, cluster, mysql, nullptr, {}, 0);
+  REQUIRE(writer_of(healthy) == "db01");
+
+  // db01 dies while db02 still has 200 bytes of db01's binlog to apply.
+  myspoa::probes::ReplicationStatus r;
+  r.master_log_file = r.relay_master_log_file = "db01-bin.000001";
+  r.read_master_log_pos = 1200;
+  r.exec_master_log_pos = 1000;
+  w.down("db01");
+  w.at("db02").last.replication = r;
+
+  const Decision waiting = decide(w.s, cluster, mysql, &healthy, {}, 1000);
+  CHECK(writer_of(waiting) == "");
+  REQUIRE(waiting.promoting == std::optional<std::string>("db02"));
+  CHECK(waiting.promoting_since_ms == 1000);
+  CHECK_THAT(waiting.refusal, Catch::Matchers::Contains("promoting db02"));
+  CHECK_THAT(waiting.refusal, Catch::Matchers::Contains("executed db01-bin.000001:1000"));
+  CHECK(read_names(waiting) == Names{"db02", "db05"});  // reads are not held back
+  CHECK(waiting.scenario == "db01-down");
+
+  // Still behind 3 s later: still waiting, from the same start.
+  const Decision still = decide(w.s, cluster, mysql, &waiting, {}, 4000);
+  CHECK(writer_of(still) == "");
+  CHECK(still.promoting_since_ms == 1000);
+  CHECK(still.generation == waiting.generation);  // the elapsed time alone is no change
+
+  // Caught up: db02 takes writes, and the change says it waited.
+  w.at("db02").last.replication->exec_master_log_pos = 1200;
+  const Decision promoted = decide(w.s, cluster, mysql, &still, {}, 4250);
+  CHECK(writer_of(promoted) == "db02");
+  CHECK(promoted.backup_mode);
+  CHECK_FALSE(promoted.promoting);
+  CHECK_THAT(promoted.writer_change, Catch::Matchers::Contains("after applying its relay log"));
+  CHECK_THAT(promoted.writer_change, Catch::Matchers::Contains("waited 3250 ms"));
+}
+
+TEST_CASE("promotion wait is bounded by promotion_wait_ms", "[policy][promotion]") {
+  ClusterConfig cluster = seed_cluster();
+  cluster.promotion_wait_ms = 2000;
+  const auto mysql = mysql_cfg();
+  World w(cluster);
+  const Decision healthy = decide(w.s, cluster, mysql, nullptr, {}, 0);
+  myspoa::probes::ReplicationStatus r;
+  r.master_log_file = r.relay_master_log_file = "db01-bin.000001";
+  r.read_master_log_pos = 5000;
+  r.exec_master_log_pos = 10;
+  w.down("db01");
+  w.at("db02").last.replication = r;
+  const Decision waiting = decide(w.s, cluster, mysql, &healthy, {}, 100);
+  REQUIRE(waiting.promoting);
+  const Decision expired = decide(w.s, cluster, mysql, &waiting, {}, 2100);
+  CHECK(writer_of(expired) == "db02");
+  CHECK(has_note(expired, "promotion wait expired after 2000 ms"));
+}
+
+TEST_CASE("no promotion wait when the writer does not change or the relay log is applied",
+          "[policy][promotion]") {
+  const ClusterConfig cluster = seed_cluster();
+  const auto mysql = mysql_cfg();
+  World w(cluster);
+  myspoa::probes::ReplicationStatus behind;
+  behind.master_log_file = behind.relay_master_log_file = "b.000001";
+  behind.read_master_log_pos = 900;
+  behind.exec_master_log_pos = 100;
+  // The current writer being behind its peer does not stop it from writing.
+  w.at("db01").last.replication = behind;
+  const Decision first = decide(w.s, cluster, mysql, nullptr, {}, 0);
+  const Decision again = decide(w.s, cluster, mysql, &first, {}, 250);
+  CHECK(writer_of(again) == "db01");
+  CHECK_FALSE(again.promoting);
+  // Failback to db01 while db01 has not applied db02's writes: it waits too.
+  w.down("db02");
+  World fail(cluster);
+  fail.down("db01");
+  const Decision on_db02 = decide(fail.s, cluster, mysql, &again, {}, 500);
+  REQUIRE(writer_of(on_db02) == "db02");
+  const Decision failback = decide(w.s, cluster, mysql, &on_db02, {}, 750);
+  CHECK(writer_of(failback) == "");
+  CHECK(failback.promoting == std::optional<std::string>("db01"));
+}
