@@ -251,9 +251,9 @@ if mode == "topology":
         ok(f"auto_increment offsets {offsets}")
     else:
         fail(f"master auto_increment offsets {offsets} are not 1..{len(docker_masters)}")
-    # As in the loopback lab: only the preferred master starts writable.
+    # As in the loopback lab: both masters writable (the agent picks the writer), replicas read-only.
     for name in sorted(dbs):
-        want = "OFF" if name == docker_masters[0] else "ON"
+        want = "OFF" if name in docker_masters else "ON"
         got = flags(dbs[name]).get("read-only", "OFF").upper()
         if got != want:
             fail(f"{name}: --read-only is {got}, the loopback lab starts it {want}")
