@@ -6,6 +6,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "consistency/consistency_scheduler.h"
 #include "probes/probe_engine.h"
 #include "spoa/app/refusal_endpoint.h"
 #include "spoa/server/spop_server.h"
@@ -51,12 +52,29 @@ bool App::start(std::string& error) {
   probes_ = std::make_unique<probes::ProbeEngine>(config_);
   probes_->on_round([this](probes::SnapshotPtr s) { on_round(std::move(s)); });
   probes_->start();
+  // The checker reads the writer from the published decision: never a replica, never while
+  // writes are refused (split brain...).
+  consistency_ = std::make_unique<consistency::ConsistencyScheduler>(
+      config_,
+      [this] {
+        const auto d = board_.latest();
+        consistency::WriterInfo w;
+        if (d && d->known) w.writer = d->writer;
+        w.scenario = d && d->known ? d->scenario : "unknown";
+        return w;
+      },
+      [this](const std::string& server, bool inconsistent) {
+        on_consistency_verdict(server, inconsistent);
+      });
+  consistency_->start();
   events_.add("agent", "", std::string("myspoa ") + kVersion + " started, SPOP on " +
                                config_.agent.listen.to_string());
   return true;
 }
 
 void App::stop() {
+  // The consistency run first: it reads the decision board and writes on the writer.
+  if (consistency_) consistency_->stop();
   // Probes first: no decision is published into a board whose readers are going away.
   if (probes_) probes_->stop();
   if (spop_) spop_->stop();
@@ -117,6 +135,25 @@ void App::set_inconsistent(const std::string& server, bool inconsistent) {
     overrides_.inconsistent.insert(server);
   else
     overrides_.inconsistent.erase(server);
+}
+
+void App::on_consistency_verdict(const std::string& server, bool inconsistent) {
+  bool was = false;
+  {
+    std::lock_guard lock(overrides_mu_);
+    was = overrides_.inconsistent.count(server) > 0;
+  }
+  const bool drain = config_.consistency.drain_on_inconsistent;
+  if (inconsistent) {
+    if (drain) set_inconsistent(server, true);
+    events_.add("consistency", server,
+                server + " is inconsistent, requires rebuild" +
+                    (drain ? (config_.cluster.drain_inconsistent ? ": drained from reads" : "")
+                           : " (on_inconsistent: flag, still serving reads)"));
+  } else if (was) {
+    set_inconsistent(server, false);
+    events_.add("consistency", server, server + " is consistent again");
+  }
 }
 
 std::string App::refusal_message() const {

@@ -21,6 +21,9 @@ class ProbeEngine;
 namespace myspoa::server {
 class SpopServer;
 }
+namespace myspoa::consistency {
+class ConsistencyScheduler;
+}
 
 namespace myspoa::app {
 
@@ -48,6 +51,10 @@ class App {
   const RouteHandler& route_handler() const { return handler_; }
   const server::SpopServer* spop_server() const { return spop_.get(); }
   int64_t started_unix_ms() const { return started_unix_ms_; }
+  // Consistency checks (consistency/): always available for on-demand runs (admin POST
+  // /checksum/run, /checksum/cancel, GET /checksum); scheduled when consistency.enabled.
+  // nullptr before start().
+  consistency::ConsistencyScheduler* consistency() { return consistency_.get(); }
   uint64_t failovers() const { return failovers_.load(std::memory_order_relaxed); }
 
   // Text the refusal endpoint sends to a refused client.
@@ -56,6 +63,7 @@ class App {
  private:
   void on_round(probes::SnapshotPtr snapshot);
   void log_server_changes(const probes::Snapshot& before, const probes::Snapshot& after);
+  void on_consistency_verdict(const std::string& server, bool inconsistent);
 
   config::Config config_;
   DecisionBoard board_;
@@ -64,6 +72,7 @@ class App {
   std::unique_ptr<probes::ProbeEngine> probes_;
   std::unique_ptr<server::SpopServer> spop_;
   std::unique_ptr<RefusalEndpoint> refusal_;
+  std::unique_ptr<consistency::ConsistencyScheduler> consistency_;
 
   mutable std::mutex overrides_mu_;
   policy::Overrides overrides_;
