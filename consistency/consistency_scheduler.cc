@@ -190,6 +190,34 @@ void ConsistencyScheduler::loop() {
   }
 }
 
+ConsistencyScheduler::HttpReply ConsistencyScheduler::http_run() {
+  const bool resuming = runner_.has_resume_point();
+  const auto why = run_now();
+  if (!why.empty()) return {409, {{"started", false}, {"error", why}}};
+  return {202, {{"started", true}, {"resumed", resuming}}};
+}
+
+ConsistencyScheduler::HttpReply ConsistencyScheduler::http_cancel() {
+  if (!cancel()) return {409, {{"cancelled", false}, {"error", "no consistency run in progress"}}};
+  return {202,
+          {{"cancelled", true},
+           {"note", "the run stops after its current chunk; run again to resume"}}};
+}
+
+ConsistencyScheduler::HttpReply ConsistencyScheduler::http_report() const {
+  const auto r = last_report();
+  if (!r) return {404, {{"error", "no consistency run has finished yet"}}};
+  return {200, consistency::to_json(*r)};
+}
+
+std::map<std::string, std::string> ConsistencyScheduler::verdicts() const {
+  std::map<std::string, std::string> out;
+  const auto r = last_report();
+  if (!r) return out;
+  for (const auto& x : r->replicas) out[x.name] = to_string(x.state);
+  return out;
+}
+
 nlohmann::json ConsistencyScheduler::to_json() const {
   const auto& k = config_.consistency;
   nlohmann::json j{{"enabled", k.enabled},

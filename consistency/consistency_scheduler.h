@@ -8,6 +8,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -51,6 +52,20 @@ class ConsistencyScheduler {
 
   // For GET /checksum: schedule, running, progress, last report.
   nlohmann::json to_json() const;
+
+  // Ready-made answers for the admin endpoint's callbacks (status code + JSON body):
+  // POST /checksum/run -> 202 started | 409 already running; POST /checksum/cancel -> 202 |
+  // 409 nothing to cancel; GET /checksum -> 200 to_json(); last report -> 200 | 404.
+  struct HttpReply {
+    int status = 200;
+    nlohmann::json body;
+  };
+  HttpReply http_run();
+  HttpReply http_cancel();
+  HttpReply http_status() const { return {200, to_json()}; }
+  HttpReply http_report() const;
+  // Per replica of the last report: "consistent", "inconsistent", "error", "unchecked".
+  std::map<std::string, std::string> verdicts() const;
 
  private:
   void loop();
