@@ -113,6 +113,14 @@ ServerHealth::ServerHealth(std::string name, Thresholds t, double max_lag_s)
   state_.name = std::move(name);
 }
 
+void ServerHealth::seed(const ServerState& previous) {
+  const std::string name = state_.name;
+  state_ = previous;
+  state_.name = name;
+  live_.seed(previous.liveness);
+  repl_.seed(previous.replication);
+}
+
 ServerHealth::Update ServerHealth::observe(const ProbeResult& r) {
   Update u;
   state_.probes++;

@@ -27,6 +27,8 @@ class LivenessTracker {
   explicit LivenessTracker(Thresholds t) : t_(t) {}
   Transition observe(bool ok);
   Liveness state() const { return state_; }
+  // Starts from a state known before (configuration reload): no new rise/fall needed.
+  void seed(Liveness s) { state_ = candidate_ = s; streak_ = 0; }
 
  private:
   Thresholds t_;
@@ -42,6 +44,7 @@ class ReplicationTracker {
   explicit ReplicationTracker(Thresholds t) : t_(t) {}
   Transition observe(ReplHealth observed);
   ReplHealth state() const { return state_; }
+  void seed(ReplHealth s) { state_ = candidate_ = s; streak_ = 0; }
 
  private:
   Thresholds t_;
@@ -71,6 +74,8 @@ class ServerHealth {
   Update observe(const ProbeResult& r);
 
   const ServerState& state() const { return state_; }
+  // Carries a server's state across a configuration reload.
+  void seed(const ServerState& previous);
 
  private:
   LivenessTracker live_;

@@ -48,13 +48,14 @@ struct ProbeEngine::Server {
   MysqlClient client;
   ServerHealth health;
   uint64_t launched_round = 0;
+  bool added_by_reload = false;  // not in the previous engine's snapshot
   bool heartbeat_table_ready = false;  // CREATE ... IF NOT EXISTS done on this server
   uint64_t heartbeat_seq = 0;          // picks the slot row of the next write
   HeartbeatLag heartbeat_lag;
 };
 
-ProbeEngine::ProbeEngine(const config::Config& cfg)
-    : mysql_(cfg.mysql), server_cfg_(cfg.cluster.servers) {
+ProbeEngine::ProbeEngine(const config::Config& cfg, SnapshotPtr previous)
+    : mysql_(cfg.mysql), server_cfg_(cfg.cluster.servers), previous_(std::move(previous)) {
   writer_ = cfg.cluster.masters.empty() ? std::string() : cfg.cluster.masters.front();
   auto dot = mysql_.heartbeat_table.find('.');
   if (dot == std::string::npos) {
@@ -65,12 +66,24 @@ ProbeEngine::ProbeEngine(const config::Config& cfg)
     hb_table_ = mysql_.heartbeat_table;
   }
   auto initial = std::make_shared<Snapshot>();
+  initial->complete = previous_ != nullptr;
   for (const auto& s : server_cfg_) {
-    ServerState st;
+    const ServerState* before = seed_for(s);
+    ServerState st = before ? *before : ServerState{};
     st.name = s.name;
+    if (before && st.liveness == Liveness::Unknown) initial->complete = false;
     initial->servers.push_back(std::move(st));
   }
+  if (previous_) {
+    initial->round = previous_->round;
+    round_ = previous_->round;
+  }
   snapshot_.store(std::move(initial));
+}
+
+const ServerState* ProbeEngine::seed_for(const config::ServerConfig& s) const {
+  if (!previous_) return nullptr;
+  return previous_->find(s.name);
 }
 
 ProbeEngine::~ProbeEngine() {
@@ -109,6 +122,10 @@ void ProbeEngine::start() {
   uint64_t seed = (uint64_t(rd()) << 32) ^ rd();
   for (size_t i = 0; i < server_cfg_.size(); ++i) {
     servers_.push_back(std::make_unique<Server>(server_cfg_[i], mysql_, loop_, seed + i));
+    if (const ServerState* before = seed_for(server_cfg_[i]))
+      servers_.back()->health.seed(*before);
+    else if (previous_)
+      servers_.back()->added_by_reload = true;
     servers_.back()->client.on_lost([this, i](const std::string& why) { on_lost(i, why); });
   }
   double interval = std::max(1, mysql_.interval_ms) / 1000.0;
@@ -302,7 +319,8 @@ void ProbeEngine::publish() {
   bool complete = true;
   for (const auto& s : servers_) {
     snap->servers.push_back(s->health.state());
-    if (s->health.state().liveness == Liveness::Unknown) complete = false;
+    // A server added by a reload does not hold back the others: it is simply not up yet.
+    if (s->health.state().liveness == Liveness::Unknown && !s->added_by_reload) complete = false;
   }
   snap->complete = complete;
   SnapshotPtr p = std::move(snap);

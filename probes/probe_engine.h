@@ -37,7 +37,10 @@ class ProbeEngine {
  public:
   using RoundCallback = std::function<void(SnapshotPtr)>;
 
-  explicit ProbeEngine(const config::Config& cfg);
+  // `previous`: the snapshot of the engine this one replaces (configuration reload). Servers it
+  // names keep their state, so a reload causes no flap; the caller leaves out servers whose
+  // address changed.
+  explicit ProbeEngine(const config::Config& cfg, SnapshotPtr previous = nullptr);
   ~ProbeEngine();
   ProbeEngine(const ProbeEngine&) = delete;
   ProbeEngine& operator=(const ProbeEngine&) = delete;
@@ -62,6 +65,7 @@ class ProbeEngine {
   static void tick_cb(struct ev_loop*, ev_timer* w, int);
   static void async_cb(struct ev_loop*, ev_async* w, int);
 
+  const ServerState* seed_for(const config::ServerConfig& s) const;
   void run_thread();
   void tick();
   void launch(size_t i);
@@ -73,6 +77,7 @@ class ProbeEngine {
 
   config::MysqlConfig mysql_;
   std::vector<config::ServerConfig> server_cfg_;
+  SnapshotPtr previous_;  // seed for servers_ (reload), dropped once used
   std::string hb_db_, hb_table_;
 
   struct ev_loop* loop_ = nullptr;
