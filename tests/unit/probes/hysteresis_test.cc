@@ -156,3 +156,22 @@ TEST_CASE("heartbeat lag: one-second batches are measured by their mean apply de
   CHECK(*lag.observe(rows, 110 * s) == Approx(110 - 101.75 - 0.25));
   CHECK_FALSE(lag.observe({}, 110 * s).has_value());
 }
+
+TEST_CASE("ServerHealth: a seeded state (reload) needs no new rise, and fall still applies") {
+  ServerHealth h("db03", {.rise = 2, .fall = 2}, 5.0);
+  ServerState before;
+  before.name = "db03";
+  before.liveness = Liveness::Up;
+  before.replication = ReplHealth::Ok;
+  before.transitions = 7;
+  h.seed(before);
+  CHECK(h.state().up());
+  CHECK(h.state().transitions == 7);
+  ProbeResult failed;
+  failed.ok = false;
+  failed.error = "connect timeout after 300 ms";
+  CHECK(h.observe(failed).liveness == Transition::Pending);  // one failure: not yet down
+  CHECK(h.state().up());
+  CHECK(h.observe(failed).liveness == Transition::Changed);
+  CHECK(h.state().liveness == Liveness::Down);
+}
