@@ -23,6 +23,8 @@ std::string kv_caps(std::string_view v) {
   return str("capabilities") + "\x08" + str(v);
 }
 
+// The result holds views into `payload`: keep it alive while the hello is used.
+HaproxyHello hello_of(std::string&& payload, Status expect = Status::Normal) = delete;
 HaproxyHello hello_of(const std::string& payload, Status expect = Status::Normal) {
   HaproxyHello h;
   REQUIRE(parse_haproxy_hello(bytes(payload), h) == expect);
@@ -104,14 +106,17 @@ TEST_CASE("negotiate: the HELLO checks in order", "[spop][hello]") {
 }
 
 TEST_CASE("negotiate: frame size is min(ours, theirs), never below 256", "[spop][hello]") {
-  HaproxyHello h = hello_of(kv_versions("2.0") + kv_max(16380) + kv_caps("pipelining,async"));
+  const std::string p1 = kv_versions("2.0") + kv_max(16380) + kv_caps("pipelining,async");
+  HaproxyHello h = hello_of(p1);
   CHECK(negotiate(h, 16384).max_frame_size == 16380);
   CHECK(negotiate(h, 1024).max_frame_size == 1024);
   CHECK(negotiate(h, 100).max_frame_size == kMinFrameSize);
   CHECK(negotiate(h, 16384).pipelining);
   CHECK_FALSE(negotiate(h, 16384).healthcheck);
 
-  h = hello_of(kv_versions("2.0") + kv_max(300) + kv_caps("async") + str("healthcheck") + "\x11");
+  const std::string p2 =
+      kv_versions("2.0") + kv_max(300) + kv_caps("async") + str("healthcheck") + "\x11";
+  h = hello_of(p2);
   const Negotiated n = negotiate(h, 16384);
   CHECK(n.status == Status::Normal);
   CHECK(n.max_frame_size == 300);
@@ -120,12 +125,14 @@ TEST_CASE("negotiate: frame size is min(ours, theirs), never below 256", "[spop]
 }
 
 TEST_CASE("negotiate: a negative or huge max-frame-size", "[spop][hello]") {
-  // INT64 -1: refused as a bad size; UINT64 2^40: clamped, then min() with ours.
-  HaproxyHello h = hello_of(kv_versions("2.0") + str("max-frame-size") +
-                            hex("04 ff f0 fe fe fe fe fe fe fe 0e") + kv_caps("pipelining"));
+  // INT64 -1: refused as a bad size; UINT64 above 2^32: clamped, then min() with ours.
+  const std::string negative = kv_versions("2.0") + str("max-frame-size") +
+                               hex("04 ff f0 fe fe fe fe fe fe fe 0e") + kv_caps("pipelining");
+  HaproxyHello h = hello_of(negative);
   CHECK(negotiate(h, 16384).status == Status::BadFrameSize);
-  h = hello_of(kv_versions("2.0") + str("max-frame-size") + hex("05 f0 fe fe fe fe 0e") +
-               kv_caps("pipelining"));
+  const std::string huge = kv_versions("2.0") + str("max-frame-size") +
+                           hex("05 f0 fe fe fe fe 0e") + kv_caps("pipelining");
+  h = hello_of(huge);
   CHECK(h.max_frame_size == UINT32_MAX);
   CHECK(negotiate(h, 16384).max_frame_size == 16384);
 }
