@@ -165,6 +165,13 @@ TEST_CASE("20 pipelined NOTIFYs on one connection are all ACKed with their ids",
   REQUIRE(c.send(batch));
   for (uint64_t i = 0; i < 20; ++i) require_ack(c, 1000 + i, 300 + i * 7, "be_db01");
   REQUIRE(eventually([&] { return fx.server->counters().acks == 20; }));
+  // One NOTIFY in kLatencySampleEvery is timed: the 16th here.
+  const auto k = fx.server->counters();
+  uint64_t timed = 0;
+  for (uint64_t n : k.notify_latency) timed += n;
+  CHECK(timed == 20 / server::kLatencySampleEvery);
+  CHECK(k.notify_latency_sum_ns > 0);
+  CHECK(k.latency_quantile_ns(0.99) > 0);
 }
 
 TEST_CASE("frames split byte by byte, and several frames in one write", "[server]") {
