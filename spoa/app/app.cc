@@ -8,6 +8,7 @@
 
 #include "consistency/consistency_scheduler.h"
 #include "probes/probe_engine.h"
+#include "spoa/admin/admin_server.h"
 #include "spoa/app/refusal_endpoint.h"
 #include "spoa/server/spop_server.h"
 #include "spoa/version.h"
@@ -28,34 +29,35 @@ int64_t unix_ms() {
 }  // namespace
 
 App::App(config::Config config)
-    : config_(std::move(config)), board_(config_.agent.threads), handler_(board_) {}
+    : board_(config.agent.threads), handler_(board_) {
+  configs_.push_back(std::make_unique<const config::Config>(std::move(config)));
+  config_.store(configs_.back().get(), std::memory_order_release);
+}
 
 App::~App() { stop(); }
 
 bool App::start(std::string& error) {
   started_unix_ms_ = unix_ms();
-  refusal_ = std::make_unique<RefusalEndpoint>(config_.agent.refusal_listen,
+  refusal_ = std::make_unique<RefusalEndpoint>(config().agent.refusal_listen,
                                                [this] { return refusal_message(); });
   if (!refusal_->start(error)) return false;
 
   server::SpopServerOptions options;
-  options.host = config_.agent.listen.host;
-  options.port = config_.agent.listen.port;
-  options.threads = config_.agent.threads;
-  options.max_frame_size = config_.agent.max_frame_size;
+  options.host = config().agent.listen.host;
+  options.port = config().agent.listen.port;
+  options.threads = config().agent.threads;
+  options.max_frame_size = config().agent.max_frame_size;
   spop_ = std::make_unique<server::SpopServer>(options, handler_);
   if (!spop_->start(error)) {
     stop();
     return false;
   }
 
-  probes_ = std::make_unique<probes::ProbeEngine>(config_);
-  probes_->on_round([this](probes::SnapshotPtr s) { on_round(std::move(s)); });
-  probes_->start();
+  start_probes(nullptr);
   // The checker reads the writer from the published decision: never a replica, never while
   // writes are refused (split brain...).
   consistency_ = std::make_unique<consistency::ConsistencyScheduler>(
-      config_,
+      config(),
       [this] {
         const auto d = board_.latest();
         consistency::WriterInfo w;
@@ -68,7 +70,7 @@ bool App::start(std::string& error) {
       });
   consistency_->start();
   events_.add("agent", "", std::string("myspoa ") + kVersion + " started, SPOP on " +
-                               config_.agent.listen.to_string());
+                               config().agent.listen.to_string());
   return true;
 }
 
@@ -76,13 +78,104 @@ void App::stop() {
   // The consistency run first: it reads the decision board and writes on the writer.
   if (consistency_) consistency_->stop();
   // Probes first: no decision is published into a board whose readers are going away.
-  if (probes_) probes_->stop();
+  {
+    // Joined outside the lock: the engine thread's on_round takes it.
+    std::unique_ptr<probes::ProbeEngine> engine;
+    {
+      std::lock_guard lock(probes_mu_);
+      engine = std::move(probes_);
+    }
+    if (engine) engine->stop();
+  }
   if (spop_) spop_->stop();
   if (refusal_) refusal_->stop();
 }
 
+void App::start_probes(probes::SnapshotPtr seed) {
+  auto engine = std::make_unique<probes::ProbeEngine>(config(), std::move(seed));
+  engine->on_round([this](probes::SnapshotPtr s) { on_round(std::move(s)); });
+  if (previous_ && previous_->writer) engine->set_writer(*previous_->writer);
+  probes::ProbeEngine* started = engine.get();
+  {
+    std::lock_guard lock(probes_mu_);
+    probes_ = std::move(engine);
+  }
+  started->start();
+}
+
 probes::SnapshotPtr App::snapshot() const {
+  std::lock_guard lock(probes_mu_);
   return probes_ ? probes_->snapshot() : probes::SnapshotPtr{};
+}
+
+namespace {
+// Settings that only a restart applies: named so the operator knows they were not taken.
+std::vector<std::string> restart_only_changes(const config::Config& a, const config::Config& b) {
+  std::vector<std::string> keys;
+  if (a.agent.listen.to_string() != b.agent.listen.to_string()) keys.push_back("agent.listen");
+  if (a.agent.threads != b.agent.threads) keys.push_back("agent.threads");
+  if (a.agent.max_frame_size != b.agent.max_frame_size) keys.push_back("agent.max_frame_size");
+  if (a.agent.refusal_listen.to_string() != b.agent.refusal_listen.to_string())
+    keys.push_back("agent.refusal_listen");
+  if (a.admin.listen.to_string() != b.admin.listen.to_string()) keys.push_back("admin.listen");
+  return keys;
+}
+}  // namespace
+
+std::string App::reload(const std::string& path) {
+  std::lock_guard reload_lock(reload_mu_);
+  config::Config fresh;
+  try {
+    fresh = config::load_config_file(path);
+  } catch (const config::ConfigError& e) {
+    const std::string why = std::string("reload refused, keeping the running configuration: ") + e.what();
+    spdlog::error("{}", why);
+    events_.add("reload", "", why);
+    return why;
+  }
+  const config::Config& old = config();
+  const auto kept = restart_only_changes(old, fresh);
+  // Restart-only settings keep their running values, so what config() shows is what runs.
+  fresh.agent.listen = old.agent.listen;
+  fresh.agent.threads = old.agent.threads;
+  fresh.agent.max_frame_size = old.agent.max_frame_size;
+  fresh.agent.refusal_listen = old.agent.refusal_listen;
+  fresh.admin.listen = old.admin.listen;
+
+  // Servers that stayed (same name, same address) keep their probed state.
+  auto seed = std::make_shared<probes::Snapshot>();
+  if (const auto current = snapshot()) {
+    seed->round = current->round;
+    for (const auto& s : fresh.cluster.servers) {
+      const auto* before = old.cluster.find(s.name);
+      const auto* st = current->find(s.name);
+      if (before && st && before->address.to_string() == s.address.to_string())
+        seed->servers.push_back(*st);
+    }
+  }
+  // The old engine is joined before the new one starts, so on_round never runs twice at once.
+  {
+    std::unique_ptr<probes::ProbeEngine> retired;
+    {
+      std::lock_guard lock(probes_mu_);
+      retired = std::move(probes_);
+    }
+    if (retired) retired->stop();
+  }
+  configs_.push_back(std::make_unique<const config::Config>(std::move(fresh)));
+  config_.store(configs_.back().get(), std::memory_order_release);
+  spdlog::set_level(spdlog::level::from_str(config().agent.log_level));
+  start_probes(std::move(seed));
+
+  std::string msg = "configuration reloaded from " + path + " (" +
+                    std::to_string(config().cluster.servers.size()) + " servers)";
+  if (!kept.empty()) {
+    msg += "; needs a restart, kept running values:";
+    for (const auto& k : kept) msg += " " + k;
+  }
+  spdlog::warn("{}", msg);
+  events_.add("reload", "", msg);
+  return "";
 }
 
 policy::Overrides App::overrides() const {
@@ -91,7 +184,7 @@ policy::Overrides App::overrides() const {
 }
 
 std::string App::drain(const std::string& server, bool drained) {
-  if (!config_.cluster.find(server)) return "unknown server '" + server + "'";
+  if (!config().cluster.find(server)) return "unknown server '" + server + "'";
   {
     std::lock_guard lock(overrides_mu_);
     if (drained)
@@ -105,7 +198,7 @@ std::string App::drain(const std::string& server, bool drained) {
 }
 
 std::string App::promote(const std::string& server, bool force) {
-  const auto* s = config_.cluster.find(server);
+  const auto* s = config().cluster.find(server);
   if (!s) return "unknown server '" + server + "'";
   if (!s->replica_of.empty()) return server + " is a replica, not a master";
   if (!force) {
@@ -143,12 +236,12 @@ void App::on_consistency_verdict(const std::string& server, bool inconsistent) {
     std::lock_guard lock(overrides_mu_);
     was = overrides_.inconsistent.count(server) > 0;
   }
-  const bool drain = config_.consistency.drain_on_inconsistent;
+  const bool drain = config().consistency.drain_on_inconsistent;
   if (inconsistent) {
     if (drain) set_inconsistent(server, true);
     events_.add("consistency", server,
                 server + " is inconsistent, requires rebuild" +
-                    (drain ? (config_.cluster.drain_inconsistent ? ": drained from reads" : "")
+                    (drain ? (config().cluster.drain_inconsistent ? ": drained from reads" : "")
                            : " (on_inconsistent: flag, still serving reads)"));
   } else if (was) {
     set_inconsistent(server, false);
@@ -183,7 +276,7 @@ void App::log_server_changes(const probes::Snapshot& before, const probes::Snaps
 void App::on_round(probes::SnapshotPtr snapshot) {
   const auto ov = overrides();
   auto decision = std::make_shared<policy::Decision>(
-      policy::decide(*snapshot, config_, previous_.get(), ov, steady_ms()));
+      policy::decide(*snapshot, config(), previous_.get(), ov, steady_ms()));
 
   if (previous_snapshot_) log_server_changes(*previous_snapshot_, *snapshot);
   if (!decision->writer_change.empty()) {
@@ -204,7 +297,10 @@ void App::on_round(probes::SnapshotPtr snapshot) {
   }
   // Operator pin satisfied or impossible: keep it only while it names the writer.
   board_.publish(decision);
-  probes_->set_writer(decision->writer.value_or(config_.cluster.masters.front()));
+  {
+    std::lock_guard lock(probes_mu_);  // reload may be swapping the engine
+    if (probes_) probes_->set_writer(decision->writer.value_or(config().cluster.masters.front()));
+  }
   previous_ = std::move(decision);
   previous_snapshot_ = std::move(snapshot);
 }
@@ -231,10 +327,29 @@ int run_agent(const std::string& config_path, const std::string& log_level_overr
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
 
+  // An admin endpoint reachable from the network without a token would let anyone move the writer.
+  if (const auto why = admin::validate_admin_config(cfg.admin); !why.empty()) {
+    spdlog::critical("cannot start: {}", why);
+    return 2;
+  }
   App app(cfg);
   std::string error;
   if (!app.start(error)) {
     spdlog::critical("cannot start: {}", error);
+    return 1;
+  }
+  admin::AdminCallbacks admin_callbacks;
+  // Reload re-reads the file the agent was started with; the embedded default has none.
+  const auto reload = [&app, config_path]() -> std::string {
+    if (config_path.empty())
+      return "running on the embedded default configuration: nothing to reload (use --config)";
+    return app.reload(config_path);
+  };
+  admin_callbacks.reload = reload;
+  admin::AdminServer admin_server(app, cfg.admin, std::move(admin_callbacks));
+  if (!admin_server.start(error)) {
+    spdlog::critical("cannot start: {}", error);
+    app.stop();
     return 1;
   }
   spdlog::info("myspoa {} serving SPOP on {} ({} workers), config {}", kVersion,
@@ -243,12 +358,14 @@ int run_agent(const std::string& config_path, const std::string& log_level_overr
     int sig = 0;
     if (sigwait(&signals, &sig) != 0) continue;
     if (sig == SIGHUP) {
-      spdlog::warn("SIGHUP: reload is not supported yet; keeping the running configuration");
+      spdlog::info("SIGHUP: reloading the configuration");
+      if (const auto why = reload(); !why.empty()) spdlog::error("SIGHUP: {}", why);
       continue;
     }
     spdlog::info("signal {}: stopping (flushing pending ACKs)", sig);
     break;
   }
+  admin_server.stop();
   app.stop();
   spdlog::info("stopped");
   return 0;

@@ -7,6 +7,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "probes/snapshot.h"
 #include "spoa/app/decision_board.h"
@@ -43,7 +44,14 @@ class App {
   std::string promote(const std::string& server, bool force);
   void set_inconsistent(const std::string& server, bool inconsistent);
 
-  const config::Config& config() const { return config_; }
+  // The current configuration. A reference stays valid after a reload (every loaded
+  // configuration is kept: reloads are rare and small).
+  const config::Config& config() const { return *config_.load(std::memory_order_acquire); }
+  // Validates the file, then applies it without closing SPOP connections: probes restart with the
+  // state of servers that stayed (same name and address). Returns "" or why the old
+  // configuration was kept. Settings that need a restart (listen addresses, threads) are kept
+  // and named in the event log.
+  std::string reload(const std::string& path);
   policy::DecisionPtr decision() const { return board_.latest(); }
   probes::SnapshotPtr snapshot() const;
   policy::Overrides overrides() const;
@@ -61,14 +69,18 @@ class App {
   std::string refusal_message() const;
 
  private:
+  void start_probes(probes::SnapshotPtr seed);
   void on_round(probes::SnapshotPtr snapshot);
   void log_server_changes(const probes::Snapshot& before, const probes::Snapshot& after);
   void on_consistency_verdict(const std::string& server, bool inconsistent);
 
-  config::Config config_;
+  std::vector<std::unique_ptr<const config::Config>> configs_;  // all loaded, current last
+  std::atomic<const config::Config*> config_{nullptr};
+  std::mutex reload_mu_;
   DecisionBoard board_;
   RouteHandler handler_;
   EventLog events_;
+  mutable std::mutex probes_mu_;  // guards the probes_ pointer (swapped by reload)
   std::unique_ptr<probes::ProbeEngine> probes_;
   std::unique_ptr<server::SpopServer> spop_;
   std::unique_ptr<RefusalEndpoint> refusal_;
