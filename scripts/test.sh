@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The README's test command: installs what is missing, builds, runs every test (unit, real-lab
 # integration, HAProxy interop, end-to-end), then the unit and server tests again under
-# ASan+UBSan, and a bounded fuzz run of the SPOP decoder. Exit status: non-zero on any failure.
+# ASan+UBSan, the multi-threaded server tests under TSan, and a bounded fuzz run of the SPOP
+# decoder. Exit status: non-zero on any failure.
 #   MYSPOA_FUZZ_SECONDS (default 60)   MYSPOA_SKIP_SANITIZERS=1 to skip the sanitizer pass
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,18 +15,53 @@ cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$jobs"
 
 echo "== tests =="
-ctest --test-dir build --output-on-failure --timeout 600
+# Benchmarks print figures and are run by hand (tests/bench/*/run.sh); everything else runs.
+ctest --test-dir build --output-on-failure --timeout 900 -LE bench
 
 if [[ "${MYSPOA_SKIP_SANITIZERS:-0}" != 1 ]]; then
+  # Unit tests of build dir $1 (defined under tests/unit/, named "unit.*" or labelled "unit"), read
+  # from ctest's generated files so a new unit test needs no change here. Prints a regex of their
+  # names, then the executables (targets) they run: only those are built under the sanitizers.
+  unit_tests() {
+    python3 - "$1" <<'PY'
+import pathlib, re, sys
+build = pathlib.Path(sys.argv[1]).resolve()
+names, targets = [], set()
+for f in build.rglob("CTestTestfile.cmake"):
+    text = f.read_text()
+    in_unit = "/tests/unit/" in (re.search(r"^# Source directory: (.*)$", text, re.M) or ["", ""])[1] + "/"
+    for m in re.finditer(r"^add_test\(\[=\[(.+?)\]=\] (.*)\)$", text, re.M):
+        name, cmd = m.group(1), m.group(2)
+        props = re.search(r"^set_tests_properties\(\[=\[" + re.escape(name) + r"\]=\].*$", text, re.M)
+        labels = re.search(r'LABELS "([^"]*)"', props.group(0)) if props else None
+        if in_unit or name.startswith("unit.") or (labels and "unit" in labels.group(1).split(";")):
+            names.append(re.escape(name))
+            targets.update(re.findall(re.escape(str(build)) + r"/bin/([A-Za-z0-9_.-]+)", cmd))
+print("^(" + "|".join(sorted(names)) + ")$")
+print("\n".join(sorted(targets)))
+PY
+  }
+
   echo "== unit and server tests under ASan+UBSan =="
   cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DMYSPOA_ASAN=ON >/dev/null
-  cmake --build build-asan -j"$jobs"
+  mapfile -t asan < <(unit_tests build-asan)
+  ((${#asan[@]} > 1)) || { echo "no unit test executables found in build-asan"; exit 1; }
+  cmake --build build-asan -j"$jobs" --target "${asan[@]:1}"
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    ctest --test-dir build-asan --output-on-failure --timeout 600 -L unit
+    ctest --test-dir build-asan --output-on-failure --timeout 600 -R "${asan[0]}"
 
-  if [[ -x tests/fuzz/run-fuzz.sh ]]; then
-    echo "== fuzzing the SPOP decoder for ${MYSPOA_FUZZ_SECONDS:-60} s =="
-    tests/fuzz/run-fuzz.sh "${MYSPOA_FUZZ_SECONDS:-60}"
-  fi
+  # The SPOP server runs one libev loop per worker thread plus the publisher: data races show here.
+  echo "== multi-threaded server tests under TSan =="
+  cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMYSPOA_TSAN=ON >/dev/null
+  cmake --build build-tsan -j"$jobs" --target server_test
+  TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+    ctest --test-dir build-tsan --output-on-failure --timeout 600 -R '^unit\.server$'
+
+  # Bounded: libFuzzer stops after MYSPOA_FUZZ_SECONDS and exits non-zero on any finding; the
+  # outer timeout also bounds the clang build of the fuzzer.
+  fuzz_secs=${MYSPOA_FUZZ_SECONDS:-60}
+  echo "== fuzzing the SPOP decoder for $fuzz_secs s =="
+  [[ -x tests/fuzz/run-fuzz.sh ]] || { echo "tests/fuzz/run-fuzz.sh missing"; exit 1; }
+  timeout -k 10 $((fuzz_secs + 1200)) tests/fuzz/run-fuzz.sh "$fuzz_secs"
 fi
 echo "== all tests passed =="
