@@ -1,0 +1,219 @@
+// myspoactl: the operator's command line for a running myspoa, over its admin HTTP endpoint.
+// Exit codes fit scripts: 0 ok, 1 action refused or failed, 2 usage, 3 agent unreachable.
+#include <httplib.h>
+#include <CLI/CLI.hpp>
+
+#include <cstdlib>
+#include <iostream>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "spoa/ctl/status_table.h"
+
+namespace {
+
+using nlohmann::json;
+
+constexpr int kOk = 0;
+constexpr int kFailed = 1;
+constexpr int kUsage = 2;
+constexpr int kUnreachable = 3;
+
+struct Options {
+  std::string admin = "http://127.0.0.1:9400";
+  std::string token;
+  double timeout_s = 5.0;
+};
+
+// One request; prints why and returns the exit code when it did not get a 2xx answer.
+class Admin {
+ public:
+  explicit Admin(const Options& o) : opts_(o), client_(o.admin) {
+    const auto sec = static_cast<time_t>(o.timeout_s);
+    const auto usec = static_cast<time_t>((o.timeout_s - static_cast<double>(sec)) * 1e6);
+    client_.set_connection_timeout(sec, usec);
+    client_.set_read_timeout(sec, usec);
+    client_.set_write_timeout(sec, usec);
+    if (!o.token.empty()) client_.set_bearer_token_auth(o.token.c_str());
+  }
+
+  // Returns the response body on 2xx; otherwise std::nullopt with `rc` set.
+  std::optional<std::string> get(const std::string& path, int& rc) {
+    return check(client_.Get(path.c_str()), "GET " + path, rc);
+  }
+  std::optional<std::string> post(const std::string& path, const std::string& body, int& rc) {
+    return check(client_.Post(path.c_str(), body, "application/json"), "POST " + path, rc);
+  }
+
+ private:
+  std::optional<std::string> check(const httplib::Result& r, const std::string& what, int& rc) {
+    if (!r) {
+      std::cerr << "myspoactl: cannot reach the agent at " << opts_.admin << " ("
+                << httplib::to_string(r.error()) << ")\n";
+      rc = kUnreachable;
+      return std::nullopt;
+    }
+    if (r->status >= 200 && r->status < 300) {
+      rc = kOk;
+      return r->body;
+    }
+    std::string message = r->body;
+    try {
+      const auto j = json::parse(r->body);
+      if (j.is_object() && j.contains("error") && j["error"].is_string())
+        message = j["error"].get<std::string>();
+    } catch (const json::exception&) {
+    }
+    while (!message.empty() && (message.back() == '\n' || message.back() == '\r'))
+      message.pop_back();
+    std::cerr << "myspoactl: " << what << ": " << r->status << " " << message << "\n";
+    if (r->status == 401)
+      std::cerr << "myspoactl: pass the admin token (--token or MYSPOA_TOKEN)\n";
+    rc = kFailed;
+    return std::nullopt;
+  }
+
+  const Options& opts_;
+  httplib::Client client_;
+};
+
+std::optional<json> parse_json(const std::string& body, int& rc) {
+  try {
+    return json::parse(body);
+  } catch (const json::exception& e) {
+    std::cerr << "myspoactl: the agent answered something that is not JSON: " << e.what() << "\n";
+    rc = kFailed;
+    return std::nullopt;
+  }
+}
+
+// Prints {"message": ...} of an action's answer, or the whole JSON.
+int print_action(const std::optional<std::string>& body, int rc) {
+  if (!body) return rc;
+  const auto j = parse_json(*body, rc);
+  if (!j) return rc;
+  if (j->is_object() && j->contains("message") && (*j)["message"].is_string())
+    std::cout << (*j)["message"].get<std::string>() << "\n";
+  else
+    std::cout << j->dump(2) << "\n";
+  return kOk;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App cli{"myspoactl: inspect and operate a running myspoa agent (admin HTTP endpoint)"};
+  cli.require_subcommand(1);
+  Options o;
+  cli.add_option("--admin", o.admin, "admin endpoint URL")
+      ->envname("MYSPOA_ADMIN")
+      ->capture_default_str();
+  cli.add_option("--token", o.token, "admin bearer token (required for actions when configured)")
+      ->envname("MYSPOA_TOKEN");
+  cli.add_option("--timeout", o.timeout_s, "seconds to wait for the agent")
+      ->check(CLI::Range(0.1, 120.0))
+      ->capture_default_str();
+
+  bool status_json = false;
+  auto* status = cli.add_subcommand("status", "writer, scenario and one line per server");
+  status->add_flag("--json", status_json, "print the agent's JSON");
+
+  bool servers_json = false;
+  auto* servers = cli.add_subcommand("servers", "the server table (or their JSON)");
+  servers->add_flag("--json", servers_json, "print the servers as JSON");
+
+  uint64_t since = 0;
+  bool events_json = false;
+  auto* events = cli.add_subcommand("events", "recent state changes, writer changes, actions");
+  events->add_option("--since", since, "only events after this sequence number");
+  events->add_flag("--json", events_json, "print the agent's JSON");
+
+  std::string drain_name, undrain_name, promote_name;
+  bool force = false;
+  auto* drain = cli.add_subcommand("drain", "take a server out of reads and writes");
+  drain->add_option("NAME", drain_name, "server name")->required();
+  auto* undrain = cli.add_subcommand("undrain", "give a drained server back");
+  undrain->add_option("NAME", undrain_name, "server name")->required();
+  auto* promote = cli.add_subcommand("promote", "move the writer to a master");
+  promote->add_option("NAME", promote_name, "master name")->required();
+  promote->add_flag("--force", force, "even when unsafe (replication broken, relay log unapplied)");
+
+  std::string checksum_action;
+  auto* checksum = cli.add_subcommand("checksum", "consistency checksum runs");
+  checksum->add_option("ACTION", checksum_action, "run | status | report | cancel")
+      ->required()
+      ->check(CLI::IsMember({"run", "status", "report", "cancel"}));
+
+  auto* reload = cli.add_subcommand("reload", "reload the agent's configuration file");
+
+  try {
+    cli.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return cli.exit(e) == 0 ? kOk : kUsage;
+  }
+
+  Admin admin(o);
+  int rc = kOk;
+  if (*status || *servers) {
+    const auto body = admin.get("/status", rc);
+    if (!body) return rc;
+    const auto j = parse_json(*body, rc);
+    if (!j) return rc;
+    if (*status)
+      std::cout << (status_json ? j->dump(2) + "\n" : myspoa::ctl::render_status(*j));
+    else
+      std::cout << (servers_json ? (*j)["servers"].dump(2) + "\n"
+                                 : myspoa::ctl::render_servers(*j));
+    return kOk;
+  }
+  if (*events) {
+    const auto body = admin.get("/events?since=" + std::to_string(since), rc);
+    if (!body) return rc;
+    const auto j = parse_json(*body, rc);
+    if (!j) return rc;
+    std::cout << (events_json ? j->dump(2) + "\n" : myspoa::ctl::render_events(*j));
+    return kOk;
+  }
+  // Names go into a path: anything a configured name cannot contain is a usage error here
+  // rather than a confusing 404.
+  auto valid_name = [](const std::string& n) {
+    if (n.empty() || n.size() > 64) return false;
+    for (char c : n)
+      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-' && c != '.')
+        return false;
+    return n != "." && n != "..";
+  };
+  if (*drain || *undrain) {
+    const auto& name = *drain ? drain_name : undrain_name;
+    if (!valid_name(name)) {
+      std::cerr << "myspoactl: invalid server name '" << name << "'\n";
+      return kUsage;
+    }
+    return print_action(admin.post("/servers/" + name + (*drain ? "/drain" : "/undrain"), "", rc),
+                        rc);
+  }
+  if (*promote) {
+    const json body = {{"server", promote_name}, {"force", force}};
+    return print_action(admin.post("/writer", body.dump(), rc), rc);
+  }
+  if (*checksum) {
+    std::optional<std::string> body;
+    if (checksum_action == "run")
+      body = admin.post("/checksum/run", "{}", rc);
+    else if (checksum_action == "cancel")
+      body = admin.post("/checksum/cancel", "{}", rc);
+    else if (checksum_action == "status")
+      body = admin.get("/checksum", rc);
+    else
+      body = admin.get("/checksum/report", rc);
+    if (!body) return rc;
+    const auto j = parse_json(*body, rc);
+    if (!j) return rc;
+    std::cout << j->dump(2) << "\n";
+    return kOk;
+  }
+  if (*reload) return print_action(admin.post("/reload", "", rc), rc);
+  return kUsage;
+}

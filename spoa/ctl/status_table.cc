@@ -1,0 +1,107 @@
+#include "spoa/ctl/status_table.h"
+
+#include <cstdio>
+#include <ctime>
+#include <vector>
+
+namespace myspoa::ctl {
+
+namespace {
+using nlohmann::json;
+
+std::string str(const json& j, const char* key, const std::string& dflt = "-") {
+  if (!j.is_object() || !j.contains(key)) return dflt;
+  const auto& v = j[key];
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_null()) return dflt;
+  return v.dump();
+}
+
+bool flag(const json& j, const char* key) {
+  return j.is_object() && j.contains(key) && j[key].is_boolean() && j[key].get<bool>();
+}
+
+std::string yes_no(const json& v) {
+  if (v.is_boolean()) return v.get<bool>() ? "yes" : "no";
+  return "-";
+}
+
+std::string lag(const json& v) {
+  if (!v.is_number()) return "-";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1fs", v.get<double>());
+  return buf;
+}
+
+std::string table(const std::vector<std::vector<std::string>>& rows) {
+  std::vector<size_t> width;
+  for (const auto& r : rows)
+    for (size_t i = 0; i < r.size(); ++i) {
+      if (width.size() <= i) width.push_back(0);
+      width[i] = std::max(width[i], r[i].size());
+    }
+  std::string out;
+  for (const auto& r : rows) {
+    std::string line;
+    for (size_t i = 0; i < r.size(); ++i) {
+      line += r[i];
+      if (i + 1 < r.size()) line += std::string(width[i] - r[i].size() + 2, ' ');
+    }
+    out += line + "\n";
+  }
+  return out;
+}
+}  // namespace
+
+std::string render_servers(const json& status) {
+  std::vector<std::vector<std::string>> rows = {{"SERVER", "ADDRESS", "ROLE", "STATE",
+                                                 "REPLICATION", "LAG", "READ_ONLY", "CONSISTENCY",
+                                                 "IN POOL"}};
+  if (status.contains("servers") && status["servers"].is_array()) {
+    for (const auto& s : status["servers"]) {
+      std::string role = str(s, "role");
+      if (flag(s, "writer")) role += ", writer";
+      const json probe = s.contains("last_probe") ? s["last_probe"] : json(nullptr);
+      const json ro =
+          probe.is_object() && probe.contains("read_only") ? probe["read_only"] : json(nullptr);
+      std::string pool = flag(s, "in_read_pool") ? "yes (" + str(s, "weight", "0") + ")" : "no";
+      if (flag(s, "drained")) pool += " (drained)";
+      rows.push_back({str(s, "name"), str(s, "address"), role, str(s, "state"),
+                      str(s, "replication"), lag(s.value("lag_s", json(nullptr))), yes_no(ro),
+                      str(s, "consistency"), pool});
+    }
+  }
+  return table(rows);
+}
+
+std::string render_status(const json& status) {
+  std::string head = "writer: " + str(status, "writer", "none (writes refused)") +
+                     "   scenario: " + str(status, "scenario") +
+                     "   backup mode: " + (flag(status, "backup_mode") ? "YES" : "no");
+  if (!flag(status, "known")) head += "   (state not known yet)";
+  head += "\n";
+  if (!status.contains("writer") || status["writer"].is_null())
+    head += "refusal: " + str(status, "refusal") + "\n";
+  return head + render_servers(status);
+}
+
+std::string render_events(const json& events) {
+  std::string out;
+  if (!events.contains("events") || !events["events"].is_array()) return out;
+  for (const auto& e : events["events"]) {
+    const auto ms = e.value("unix_ms", int64_t{0});
+    const std::time_t t = static_cast<std::time_t>(ms / 1000);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char when[96];
+    std::snprintf(when, sizeof when, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                  static_cast<int>(ms % 1000));
+    std::string server = str(e, "server", "");
+    out += std::string(when) + "  #" + str(e, "seq") + "  " + str(e, "kind") + "  " +
+           (server.empty() ? "-" : server) + "  " + str(e, "message", "") + "\n";
+  }
+  return out;
+}
+
+}  // namespace myspoa::ctl
