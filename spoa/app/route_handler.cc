@@ -23,10 +23,12 @@ bool intent_from(const spop::Notify& notify, const spop::Message& m, Intent& out
 
 int pick_reader(const policy::Decision& d, uint64_t n) {
   if (d.read_pool.empty() || d.total_read_weight <= 0) return -1;
-  // A multiplicative stride (coprime with most totals) visits the weight line out of order, so
-  // consecutive picks land on different servers while long-run shares follow the weights.
-  const uint64_t total = static_cast<uint64_t>(d.total_read_weight);
-  uint64_t point = (n * 2654435761ULL) % total;
+  // The n-th point of the golden-ratio sequence frac(n * phi), scaled to the weight line: it is
+  // equidistributed (long-run shares follow the weights) and low-discrepancy (k consecutive
+  // picks land on k well-spread points, so a few connections already reach every server).
+  const uint64_t frac = n * 0x9E3779B97F4A7C15ULL;  // frac(n * phi) * 2^64
+  uint64_t point = static_cast<uint64_t>(
+      (static_cast<unsigned __int128>(frac) * static_cast<uint64_t>(d.total_read_weight)) >> 64);
   for (size_t i = 0; i < d.read_pool.size(); ++i) {
     const auto w = static_cast<uint64_t>(d.read_pool[i].weight);
     if (point < w) return static_cast<int>(i);
