@@ -89,7 +89,8 @@ std::optional<json> parse_json(const std::string& body, int& rc) {
   }
 }
 
-// Prints {"message": ...} of an action's answer, or the whole JSON.
+// Prints {"message": ...} of an action's answer, or the whole JSON. `rc` is the request's exit
+// code (read after the request has set it: never pass admin.post(...) and rc as two arguments).
 int print_action(const std::optional<std::string>& body, int rc) {
   if (!body) return rc;
   const auto j = parse_json(*body, rc);
@@ -191,12 +192,13 @@ int main(int argc, char** argv) {
       std::cerr << "myspoactl: invalid server name '" << name << "'\n";
       return kUsage;
     }
-    return print_action(admin.post("/servers/" + name + (*drain ? "/drain" : "/undrain"), "", rc),
-                        rc);
+    const auto body = admin.post("/servers/" + name + (*drain ? "/drain" : "/undrain"), "", rc);
+    return print_action(body, rc);
   }
   if (*promote) {
     const json body = {{"server", promote_name}, {"force", force}};
-    return print_action(admin.post("/writer", body.dump(), rc), rc);
+    const auto answer = admin.post("/writer", body.dump(), rc);
+    return print_action(answer, rc);
   }
   if (*checksum) {
     std::optional<std::string> body;
@@ -214,6 +216,9 @@ int main(int argc, char** argv) {
     std::cout << j->dump(2) << "\n";
     return kOk;
   }
-  if (*reload) return print_action(admin.post("/reload", "", rc), rc);
+  if (*reload) {
+    const auto answer = admin.post("/reload", "", rc);
+    return print_action(answer, rc);
+  }
   return kUsage;
 }
