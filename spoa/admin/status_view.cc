@@ -184,7 +184,7 @@ json render_status_json(const StatusInputs& in) {
     s["writer"] = d && d->writer && *d->writer == sc.name;
     s["state"] = st ? probes::to_string(st->liveness) : "unknown";
     s["replication"] = st ? probes::to_string(st->replication) : "unknown";
-    s["lag_s"] = st ? opt(st->lag_s) : json(nullptr);
+    s["lag_s"] = st && st->up() ? opt(st->lag_s) : json(nullptr);
     s["why"] = st ? st->why : "";
     s["routing"] = v ? v->why : "";
     s["in_read_pool"] = v && v->readable;
@@ -253,7 +253,10 @@ std::string render_metrics(const StatusInputs& in) {
   per_server("myspoa_server_replication_lag_seconds",
              "Replication lag in seconds (heartbeat when enabled, else Seconds_Behind_Master); "
              "absent when unknown.",
-             [&](const SC&, const ST* st) { return st ? st->lag_s : std::optional<double>(); });
+             [&](const SC&, const ST* st) {
+               // A down server's last lag is stale: no sample rather than a reassuring 0.
+               return st && st->up() ? st->lag_s : std::optional<double>();
+             });
   per_server("myspoa_server_read_only", "Value of @@read_only seen by the last successful probe.",
              [&](const SC&, const ST* st) {
                return st && st->last.ok ? b(st->last.read_only) : std::optional<double>();

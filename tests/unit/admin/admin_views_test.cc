@@ -227,6 +227,7 @@ TEST_CASE("metrics carry servers, writer, decisions and histogram", "[admin]") {
   CHECK(m.at(R"(myspoa_server_replication_running{server="db05"})") == 1);
   CHECK(m.at(R"(myspoa_server_replication_lag_seconds{server="db05"})") == 2.5);
   CHECK(m.count(R"(myspoa_server_read_only{server="db04"})") == 0);  // unknown while down
+  CHECK(m.count(R"(myspoa_server_replication_lag_seconds{server="db04"})") == 0);
   CHECK(m.at(R"(myspoa_server_read_only{server="db03"})") == 1);
   CHECK(m.at(R"(myspoa_server_in_read_pool{server="db02"})") == 1);
   CHECK(m.at(R"(myspoa_decisions_total{intent="write",result="refused"})") == 2);
