@@ -27,6 +27,8 @@ struct Options {
   std::string out = "load.tsv";
   bool keep = false;
   unsigned timeout_s = 2;
+  std::string attempts;    // optional: one line per attempt with its latency (chaos/hang checks)
+  bool read_only = false;  // connect + SELECT @@server_id only (read frontends)
 };
 
 struct Counters {
@@ -134,6 +136,10 @@ int main(int argc, char** argv) {
   app.add_flag("--keep", opt.keep, "reuse the connection until it fails");
   app.add_option("--timeout", opt.timeout_s, "connect/read/write timeout in seconds")
       ->check(CLI::Range(1u, 60u));
+  app.add_option("--attempts", opt.attempts,
+                 "every attempt: client_seq, start unix_ms, latency ms, outcome, server_id (TSV)");
+  app.add_flag("--read", opt.read_only,
+               "connect and SELECT @@server_id only, no INSERT (read frontend; OUT stays empty)");
   CLI11_PARSE(app, argc, argv);
 
   std::FILE* acked = std::fopen(opt.out.c_str(), "w");
@@ -145,6 +151,23 @@ int main(int argc, char** argv) {
   }
   std::fprintf(acked, "# id\tclient_seq\tserver_id\tunix_ms\n");
   std::fprintf(errors, "# client_seq\tunix_ms\tstage\terrno\tmessage\n");
+  std::FILE* attempts = nullptr;
+  if (!opt.attempts.empty()) {
+    attempts = std::fopen(opt.attempts.c_str(), "w");
+    if (attempts == nullptr) {
+      std::fprintf(stderr, "lab_load: cannot write %s\n", opt.attempts.c_str());
+      return 2;
+    }
+    std::fprintf(attempts, "# client_seq\tstart_unix_ms\tlatency_ms\toutcome\tserver_id\n");
+  }
+  // One line per attempt, written when it ends: a hung connection shows as a long latency.
+  const auto record = [&](uint64_t seq, int64_t started, const char* outcome, unsigned sid) {
+    if (attempts == nullptr) return;
+    std::fprintf(attempts, "%llu\t%lld\t%lld\t%s\t%u\n", static_cast<unsigned long long>(seq),
+                 static_cast<long long>(started), static_cast<long long>(unix_ms() - started),
+                 outcome, sid);
+    std::fflush(attempts);
+  };
 
   mysql_library_init(0, nullptr, nullptr);
   Counters c;
@@ -161,17 +184,28 @@ int main(int argc, char** argv) {
     if (tick - start >= std::chrono::duration<double>(opt.seconds)) break;
     std::this_thread::sleep_until(tick);
     ++c.attempts;
+    const int64_t started = unix_ms();
     if (!client.connected()) {
       if (!client.connect()) {
         ++c.connect_errors;
         std::fprintf(errors, "%llu\t%lld\tconnect\t%u\t%s\n", static_cast<unsigned long long>(seq),
                      static_cast<long long>(unix_ms()), client.error_code(),
                      client.error().c_str());
+        record(seq, started, "connect-error", 0);
         continue;
       }
       ++c.connections;
     }
     const unsigned sid = client.server_id();
+    if (opt.read_only) {
+      ++c.acked;
+      ++c.acked_by_server[sid];
+      c.longest_gap_ms = std::max(c.longest_gap_ms, unix_ms() - last_ack_ms);
+      last_ack_ms = unix_ms();
+      record(seq, started, "ok", sid);
+      if (!opt.keep) client.close();
+      continue;
+    }
     const uint64_t id = client.insert(seq);
     const int64_t now = unix_ms();
     if (id == 0) {
@@ -179,6 +213,7 @@ int main(int argc, char** argv) {
       ++c.write_errors;
       std::fprintf(errors, "%llu\t%lld\tinsert\t%u\t%s\n", static_cast<unsigned long long>(seq),
                    static_cast<long long>(now), client.error_code(), client.error().c_str());
+      record(seq, started, "insert-error", sid);
       continue;
     }
     ++c.acked;
@@ -188,12 +223,14 @@ int main(int argc, char** argv) {
     std::fprintf(acked, "%llu\t%llu\t%u\t%lld\n", static_cast<unsigned long long>(id),
                  static_cast<unsigned long long>(seq), sid, static_cast<long long>(now));
     std::fflush(acked);
+    record(seq, started, "ok", sid);
     if (!opt.keep) client.close();
   }
   client.close();
   c.longest_gap_ms = std::max(c.longest_gap_ms, unix_ms() - last_ack_ms);
   std::fclose(acked);
   std::fclose(errors);
+  if (attempts != nullptr) std::fclose(attempts);
   mysql_library_end();
 
   std::printf(

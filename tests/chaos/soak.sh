@@ -1,0 +1,247 @@
+#!/usr/bin/env bash
+# Bounded chaos soak on the loopback lab: random faults (crash+start, freeze+thaw,
+# stop-repl+start-repl, lag+lag 0) on random servers at random intervals, plus SIGKILL/restart of
+# the agent, while two write loads (lab_load as `app`, one new connection per write) go through
+# HAProxy's write frontend. Then heals everything, waits for replication and prints a table
+# (chaos_report.py): writes on a server > 1 s after it stopped being the agent's writer, moments
+# with two masters taking writes, acknowledged writes missing on db01/db02, connections that hung
+# (> 2 s), failover times. Exit 1 when a must-be-zero count is not 0, 2 on a setup failure.
+#
+# usage: soak.sh [--minutes N | --seconds N] [--seed N] [--rate PER_CLIENT]
+#                [--labctl PATH] [--agent PATH] [--load PATH] [--keep-lab]
+# Environment: MYSPOA_LAB_DIR (default /tmp/myspoa-lab). The lab ports are shared by every
+# developer: the script holds /tmp/myspoa-lab-dev.lock unless MYSPOA_LAB_LOCK_HELD=1.
+# The fault sequence is a pure function of the seed ($RANDOM seeded), the timing is not.
+set -uo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(cd "$HERE/../.." && pwd)
+LOCK=/tmp/myspoa-lab-dev.lock
+
+SECONDS_TOTAL=600
+SEED=$(((RANDOM << 15 | RANDOM) % 1000000))
+RATE=15
+LABCTL=$REPO/tests/lab/labctl
+AGENT=${MYSPOA_BIN:-$REPO/build/bin/myspoa}
+LOAD=${LAB_LOAD_BIN:-$REPO/build/bin/lab_load}
+KEEP_LAB=0
+ARGS=("$@")
+while (($#)); do
+  case "$1" in
+    --minutes) SECONDS_TOTAL=$((${2:?} * 60)); shift 2 ;;
+    --seconds) SECONDS_TOTAL=${2:?}; shift 2 ;;
+    --seed) SEED=${2:?}; shift 2 ;;
+    --rate) RATE=${2:?}; shift 2 ;;
+    --labctl) LABCTL=${2:?}; shift 2 ;;
+    --agent) AGENT=${2:?}; shift 2 ;;
+    --load) LOAD=${2:?}; shift 2 ;;
+    --keep-lab) KEEP_LAB=1; shift ;;
+    -h | --help) sed -n '2,15p' "$0"; exit 0 ;;
+    *) echo "soak: unknown option $1" >&2; exit 2 ;;
+  esac
+done
+[[ $SECONDS_TOTAL =~ ^[0-9]+$ ]] && ((SECONDS_TOTAL >= 60 && SECONDS_TOTAL <= 7200)) ||
+  { echo "soak: duration must be 60..7200 s" >&2; exit 2; }
+[[ $SEED =~ ^[0-9]+$ ]] || { echo "soak: --seed must be a number" >&2; exit 2; }
+
+if [[ ${MYSPOA_LAB_LOCK_HELD:-0} != 1 ]]; then
+  echo "soak: waiting for $LOCK"
+  MYSPOA_LAB_LOCK_HELD=1 exec flock -w 1800 "$LOCK" "$0" "${ARGS[@]}"
+fi
+
+export MYSPOA_BIN=$AGENT LAB_LOAD_BIN=$LOAD
+export MYSPOA_LAB_DIR=${MYSPOA_LAB_DIR:-/tmp/myspoa-lab}
+LAB=$MYSPOA_LAB_DIR
+OUT=$LAB/chaos
+CONFIG=${MYSPOA_CONFIG:-$REPO/tests/lab/myspoa.yaml}
+SERVERS=(db01 db02 db03 db04 db05)
+T0=$(date +%s)
+
+now_ms() { date +%s%3N; }
+say() { printf '[%4ds] %s\n' $(($(date +%s) - T0)) "$*"; }
+die() { say "FATAL: $*"; exit 2; }
+
+for f in "$AGENT" "$LOAD" "$LABCTL"; do [[ -x $f ]] || die "$f missing"; done
+
+RANDOM=$SEED
+rnd() { echo $(($1 + RANDOM % ($2 - $1 + 1))); }  # uniform in [$1, $2]
+
+# Fault log: unix_ms  phase(inject|revert)  kind  target  detail
+fault_log() { printf '%s\t%s\t%s\t%s\t%s\n' "$(now_ms)" "$1" "$2" "$3" "${4:-}" >>"$OUT/faults.tsv"; }
+
+lab() {
+  local out rc
+  out=$("$LABCTL" "$@" 2>&1)
+  rc=$?
+  ((rc == 0)) || say "labctl $* failed ($rc): $(tail -n 2 <<<"$out" | tr '\n' ' ')"
+  return "$rc"
+}
+
+# ---- the agent, started the way labctl starts it (same pid file and log) -------------------------
+agent_pid() {
+  local pid
+  pid=$(cat "$LAB/myspoa.pid" 2>/dev/null) || return 1
+  [[ $pid =~ ^[0-9]+$ ]] && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "$(basename "$AGENT")" &&
+    [[ $(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null) != Z ]] && echo "$pid"
+}
+kill_agent() {
+  local pid i
+  pid=$(agent_pid) || return 0
+  kill -KILL "$pid"
+  for ((i = 0; i < 50; i++)); do [[ -d /proc/$pid ]] || break; sleep 0.1; done
+}
+start_agent() {
+  # As labctl starts it (same log and pid file), but $! is the agent itself (setsid may fork) and
+  # the agent keeps none of our descriptors (the flock on the lab lock above all).
+  (cd "$REPO" || exit 1
+    for fd in /proc/$BASHPID/fd/*; do
+      fd=${fd##*/}
+      ((fd > 2)) && eval "exec $fd>&-"
+    done 2>/dev/null
+    exec "$AGENT" --config "${MYSPOA_CONFIG:-$REPO/tests/lab/myspoa.yaml}" </dev/null >>"$LAB/myspoa.log" 2>&1) &
+  echo $! >"$LAB/myspoa.pid"
+  local i
+  for ((i = 0; i < 50; i++)); do
+    timeout 1 bash -c 'exec 3<>/dev/tcp/127.0.0.1/12345' 2>/dev/null && return 0
+    sleep 0.1
+  done
+  say "agent did not listen on 12345 within 5 s"
+}
+
+LOAD_PIDS=()
+cleanup() {
+  local p
+  for p in "${LOAD_PIDS[@]}"; do kill "$p" 2>/dev/null; done
+  heal quiet
+  if ((KEEP_LAB == 0)); then "$LABCTL" down >/dev/null 2>&1; fi
+}
+
+# Undo every fault (idempotent): thaw, start, replication on, no delay, agent running.
+heal() {
+  local db
+  for db in "${SERVERS[@]}"; do "$LABCTL" thaw "$db" >/dev/null 2>&1; done
+  for db in "${SERVERS[@]}"; do "$LABCTL" start "$db" >/dev/null 2>&1; done
+  for db in "${SERVERS[@]}"; do
+    "$LABCTL" start-repl "$db" >/dev/null 2>&1
+    if [[ -n ${LAGGED[$db]:-} ]]; then "$LABCTL" lag "$db" 0 >/dev/null 2>&1; fi
+  done
+  start_agent
+  [[ ${1:-} == quiet ]] || say "healed: every server running, replication started, delays removed, agent up"
+}
+declare -A LAGGED=()
+
+# ---- faults ----------------------------------------------------------------------------------
+# inject KIND TARGET; revert KIND TARGET
+inject() {
+  local kind=$1 db=$2 detail=""
+  case "$kind" in
+    crash) lab crash "$db" ;;
+    freeze) lab freeze "$db" ;;
+    stop-repl) lab stop-repl "$db" ;;
+    lag)
+      detail=$(rnd 3 12)
+      LAGGED[$db]=1
+      lab lag "$db" "$detail"
+      ;;
+    agent-kill) kill_agent ;;
+  esac
+  fault_log inject "$kind" "$db" "$detail"
+  say "inject $kind $db $detail"
+}
+revert() {
+  local kind=$1 db=$2
+  case "$kind" in
+    crash) lab start "$db" ;;
+    freeze) lab thaw "$db" ;;
+    stop-repl) lab start-repl "$db" ;;
+    lag) lab lag "$db" 0 ;;
+    agent-kill) start_agent ;;
+  esac
+  fault_log revert "$kind" "$db"
+  say "revert $kind $db"
+}
+
+# Masters count twice: they decide where writes go.
+TARGETS=(db01 db01 db02 db02 db03 db04 db05)
+KINDS=(crash freeze stop-repl lag crash freeze stop-repl lag agent-kill)
+pick_target() { echo "${TARGETS[$(rnd 0 $((${#TARGETS[@]} - 1)))]}"; }
+pick_kind() { echo "${KINDS[$(rnd 0 $((${#KINDS[@]} - 1)))]}"; }
+
+# ---- run -------------------------------------------------------------------------------------
+say "seed $SEED, duration ${SECONDS_TOTAL} s, 2 write clients at $RATE/s each, agent $AGENT"
+"$LABCTL" down >/dev/null 2>&1 || true
+"$LABCTL" up >"$LAB.chaos-up.log" 2>&1 || { cat "$LAB.chaos-up.log"; die "labctl up"; }
+mkdir -p "$OUT"
+rm -f "$OUT"/*
+trap cleanup EXIT
+agent_pid >/dev/null || die "agent not running after labctl up: $(tail -n 5 "$LAB/myspoa.log")"
+# Both masters writable, healthy, db01 writing: wait for the agent to say so (bounded).
+for ((i = 0; i < 100; i++)); do
+  grep "scenario " "$LAB/myspoa.log" | tail -n 1 | grep -q "scenario healthy," && break
+  sleep 0.2
+done
+LOG_OFFSET=$(stat -c %s "$LAB/myspoa.log")
+printf '# unix_ms\tphase\tkind\ttarget\tdetail\n' >"$OUT/faults.tsv"
+RUN_START=$(now_ms)
+
+for c in 1 2; do
+  "$LOAD" --host 127.0.0.1 --port 13306 --seconds "$SECONDS_TOTAL" --rate "$RATE" --timeout 5 \
+    --out "$OUT/load$c.tsv" --attempts "$OUT/attempts$c.tsv" >"$OUT/load$c.out" 2>&1 &
+  LOAD_PIDS+=($!)
+done
+
+# Faults until 20 s before the end (the last seconds show the healed cluster taking writes).
+end=$(($(date +%s) + SECONDS_TOTAL - 20))
+n=0
+while (($(date +%s) < end && n < 1000)); do
+  n=$((n + 1))
+  kind=$(pick_kind)
+  db=$(pick_target)
+  [[ $kind == agent-kill ]] && db=agent
+  hold=$(rnd 3 12)
+  [[ $kind == agent-kill ]] && hold=$(rnd 2 5)
+  inject "$kind" "$db"
+  # One time in four a second, overlapping fault on another server (both masters broken, ...).
+  kind2="" db2=""
+  if (($(rnd 1 4) == 1)); then
+    kind2=$(pick_kind)
+    db2=$(pick_target)
+    if [[ $kind2 != agent-kill && $db2 != "$db" ]]; then
+      sleep "$(rnd 1 3)"
+      inject "$kind2" "$db2"
+    else
+      kind2=""
+    fi
+  fi
+  sleep "$hold"
+  [[ -n $kind2 ]] && revert "$kind2" "$db2"
+  revert "$kind" "$db"
+  sleep "$(rnd 2 8)"
+done
+say "$n fault rounds done; waiting for the load to finish"
+for p in "${LOAD_PIDS[@]}"; do wait "$p"; done
+LOAD_PIDS=()
+RUN_END=$(now_ms)
+cat "$OUT"/load?.out
+
+heal
+lab wait-repl 120 || say "replication did not catch up within 120 s (missing writes will show it)"
+"$LABCTL" status | sed 's/^/    /'
+
+# Every row written during the run, as each master has it after the heal.
+dump_rows() {
+  timeout 60 mariadb --no-defaults -h127.0.0.1 -P"$1" -umyspoa -pmyspoa --connect-timeout=3 -N -B \
+    -e "SELECT id, server_id, client_seq, ROUND(UNIX_TIMESTAMP(created) * 1000) FROM app.writes
+        WHERE created >= FROM_UNIXTIME($((RUN_START / 1000 - 5))) ORDER BY id"
+}
+dump_rows 33061 >"$OUT/rows-db01.tsv" || say "could not read app.writes on db01"
+dump_rows 33062 >"$OUT/rows-db02.tsv" || say "could not read app.writes on db02"
+tail -c +$((LOG_OFFSET + 1)) "$LAB/myspoa.log" >"$OUT/myspoa.log"
+
+python3 "$HERE/chaos_report.py" --seed "$SEED" --start-ms "$RUN_START" --end-ms "$RUN_END" \
+  --agent-log "$OUT/myspoa.log" --faults "$OUT/faults.tsv" \
+  --load "$OUT/load1.tsv" "$OUT/load2.tsv" --attempts "$OUT/attempts1.tsv" "$OUT/attempts2.tsv" \
+  --rows db01="$OUT/rows-db01.tsv" db02="$OUT/rows-db02.tsv"
+rc=$?
+say "files: $OUT"
+exit "$rc"
