@@ -170,6 +170,8 @@ pick_kind() { echo "${KINDS[$(rnd 0 $((${#KINDS[@]} - 1)))]}"; }
 # ---- run -------------------------------------------------------------------------------------
 say "seed $SEED, duration ${SECONDS_TOTAL} s, 2 write clients at $RATE/s each, agent $AGENT"
 "$LABCTL" down >/dev/null 2>&1 || true
+# The agent's log from its start on: its first decision is the initial writer.
+LOG_OFFSET=$(stat -c %s "$LAB/myspoa.log" 2>/dev/null || echo 0)
 "$LABCTL" up >"$LAB.chaos-up.log" 2>&1 || { cat "$LAB.chaos-up.log"; die "labctl up"; }
 mkdir -p "$OUT"
 rm -f "$OUT"/*
@@ -180,7 +182,6 @@ for ((i = 0; i < 100; i++)); do
   grep "scenario " "$LAB/myspoa.log" | tail -n 1 | grep -q "scenario healthy," && break
   sleep 0.2
 done
-LOG_OFFSET=$(stat -c %s "$LAB/myspoa.log")
 printf '# unix_ms\tphase\tkind\ttarget\tdetail\n' >"$OUT/faults.tsv"
 RUN_START=$(now_ms)
 
