@@ -1,5 +1,6 @@
 #include "probes/hysteresis.h"
 
+#include <algorithm>
 #include <cstdio>
 
 namespace myspoa::probes {
@@ -108,15 +109,55 @@ ReplObservation classify_replication(const ProbeResult& r, double max_lag_s) {
   return o;
 }
 
-ServerHealth::ServerHealth(std::string name, Thresholds t, double max_lag_s)
-    : live_(t), repl_(t), max_lag_s_(max_lag_s) {
+ServerHealth::ServerHealth(std::string name, Thresholds t, double max_lag_s, FlapDamping flap)
+    : live_(t), repl_(t), max_lag_s_(max_lag_s), flap_(flap) {
   state_.name = std::move(name);
+}
+
+void ServerHealth::damp(int64_t now, bool liveness_changed, Update& u) {
+  if (flap_.threshold <= 0) return;
+  if (liveness_changed) {
+    flips_.push_back(now);
+    last_flip_ms_ = now;
+  }
+  std::erase_if(flips_, [&](int64_t t) { return now - t > flap_.window_ms; });
+  const auto n = static_cast<int>(flips_.size());
+  if (!held_ && n > flap_.threshold) {
+    held_ = true;
+    u.flap_hold_started = true;
+    u.messages.push_back(state_.name + " FLAPPING: " + std::to_string(n) + " transitions in " +
+                         std::to_string(flap_.window_ms / 1000) +
+                         " s, held down until stable for " + std::to_string(flap_.hold_ms / 1000) +
+                         " s");
+  } else if (held_ && now - last_flip_ms_ >= flap_.hold_ms) {
+    held_ = false;
+    u.flap_hold_ended = true;
+    flips_.clear();
+    u.messages.push_back(state_.name + " stable for " + std::to_string(flap_.hold_ms / 1000) +
+                         " s: flap hold released, " + to_string(state_.liveness));
+  }
+  if (u.flap_hold_started) {
+    held_since_ms_ = now;
+    held_why_ = "flapping: " + std::to_string(n) + " transitions in " +
+                std::to_string(flap_.window_ms / 1000) + " s";
+  }
+  refresh_held();
+}
+
+void ServerHealth::refresh_held() {
+  if (!held_) return;
+  held_state_ = state_;
+  held_state_.liveness = Liveness::Down;
+  held_state_.flapping = true;
+  held_state_.why = held_why_;
+  held_state_.changed_at_ms = held_since_ms_;
 }
 
 void ServerHealth::seed(const ServerState& previous) {
   const std::string name = state_.name;
   state_ = previous;
   state_.name = name;
+  state_.flapping = false;
   live_.seed(previous.liveness);
   repl_.seed(previous.replication);
 }
@@ -125,6 +166,7 @@ ServerHealth::Update ServerHealth::observe(const ProbeResult& r) {
   Update u;
   state_.probes++;
   state_.last = r;
+  const Liveness before = state_.liveness;
   u.liveness = live_.observe(r.ok);
   if (u.liveness == Transition::Changed) {
     state_.liveness = live_.state();
@@ -134,6 +176,8 @@ ServerHealth::Update ServerHealth::observe(const ProbeResult& r) {
     u.messages.push_back(state_.name + " " + upper(to_string(state_.liveness)) +
                          (state_.liveness == Liveness::Down ? ": " + r.error : ""));
   }
+  // The first verdict (from Unknown) is not a flap.
+  damp(r.at_ms, u.liveness == Transition::Changed && before != Liveness::Unknown, u);
   if (!r.ok) return u;  // replication keeps its last known state while the server is unreachable
 
   ReplObservation o = classify_replication(r, max_lag_s_);
@@ -147,6 +191,7 @@ ServerHealth::Update ServerHealth::observe(const ProbeResult& r) {
     u.messages.push_back(state_.name + " replication " + upper(to_string(state_.replication)) +
                          ": " + o.why);
   }
+  refresh_held();  // the held copy follows replication and the last probe
   return u;
 }
 

@@ -28,7 +28,10 @@ class LivenessTracker {
   Transition observe(bool ok);
   Liveness state() const { return state_; }
   // Starts from a state known before (configuration reload): no new rise/fall needed.
-  void seed(Liveness s) { state_ = candidate_ = s; streak_ = 0; }
+  void seed(Liveness s) {
+    state_ = candidate_ = s;
+    streak_ = 0;
+  }
 
  private:
   Thresholds t_;
@@ -44,7 +47,10 @@ class ReplicationTracker {
   explicit ReplicationTracker(Thresholds t) : t_(t) {}
   Transition observe(ReplHealth observed);
   ReplHealth state() const { return state_; }
-  void seed(ReplHealth s) { state_ = candidate_ = s; streak_ = 0; }
+  void seed(ReplHealth s) {
+    state_ = candidate_ = s;
+    streak_ = 0;
+  }
 
  private:
   Thresholds t_;
@@ -61,27 +67,52 @@ struct ReplObservation {
 };
 ReplObservation classify_replication(const ProbeResult& r, double max_lag_s);
 
+// Flap damping: a server whose liveness changes (Up <-> Down, after rise/fall) more than
+// `threshold` times within `window_ms` is held Down ("flapping: N transitions in W s") until it
+// has gone `hold_ms` without a liveness change. threshold 0 disables it. Only liveness counts:
+// replication flaps are already damped by rise/fall, and holding a master Down because its lag
+// hovers around max_lag_s would itself move the writer.
+struct FlapDamping {
+  int threshold = 0;
+  int64_t window_ms = 60000;
+  int64_t hold_ms = 30000;
+};
+
 // Both trackers of one server plus its published ServerState.
 class ServerHealth {
  public:
-  ServerHealth(std::string name, Thresholds t, double max_lag_s);
+  ServerHealth(std::string name, Thresholds t, double max_lag_s, FlapDamping flap = {});
 
   struct Update {
     Transition liveness = Transition::Unchanged;
     Transition replication = Transition::Unchanged;
     std::vector<std::string> messages;  // one line per Changed transition, for the log
+    bool flap_hold_started = false;     // the server is now held Down as flapping
+    bool flap_hold_ended = false;       // stable for hold_ms: its real state is published again
   };
   Update observe(const ProbeResult& r);
 
-  const ServerState& state() const { return state_; }
+  // The published state: liveness Down with why "flapping: ..." while held.
+  const ServerState& state() const { return held_ ? held_state_ : state_; }
+  bool flapping() const { return held_; }
   // Carries a server's state across a configuration reload.
   void seed(const ServerState& previous);
 
  private:
+  void damp(int64_t now_ms, bool liveness_changed, Update& u);
+  void refresh_held();
+
   LivenessTracker live_;
   ReplicationTracker repl_;
   double max_lag_s_;
-  ServerState state_;
+  FlapDamping flap_;
+  ServerState state_;           // after rise/fall, ignoring flap damping
+  std::vector<int64_t> flips_;  // times of liveness changes within the window
+  bool held_ = false;
+  int64_t last_flip_ms_ = 0;
+  int64_t held_since_ms_ = 0;
+  std::string held_why_;
+  ServerState held_state_;  // state_ with liveness Down and the flapping reason
 };
 
 }  // namespace myspoa::probes

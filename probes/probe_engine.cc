@@ -41,17 +41,36 @@ struct ProbeEngine::Server {
                                    m.connect_timeout_ms, m.query_timeout_ms, m.ssl_mode, m.ssl_ca,
                                    std::max(1, m.interval_ms / 2), std::max(1, m.interval_ms * 2)},
                seed),
-        health(c.name, Thresholds{m.rise, m.fall}, m.max_lag_s),
-        heartbeat_lag(int64_t(m.interval_ms) * 1000) {}
+        health(c.name, Thresholds{m.rise, m.fall}, m.max_lag_s,
+               FlapDamping{m.flap_threshold, int64_t(m.flap_window_s) * 1000,
+                           int64_t(m.flap_hold_s) * 1000}),
+        heartbeat_lag(int64_t(m.interval_ms) * 1000),
+        exec_settings{c.address.host,
+                      c.address.port,
+                      m.user,
+                      m.password,
+                      m.connect_timeout_ms,
+                      std::max(2000, m.query_timeout_ms),
+                      m.ssl_mode,
+                      m.ssl_ca,
+                      std::max(1, m.interval_ms / 2),
+                      std::max(1, m.interval_ms * 2)},
+        exec_seed(seed ^ 0x9e3779b97f4a7c15ULL) {}
 
   config::ServerConfig cfg;
   MysqlClient client;
   ServerHealth health;
   uint64_t launched_round = 0;
-  bool added_by_reload = false;  // not in the previous engine's snapshot
+  bool added_by_reload = false;        // not in the previous engine's snapshot
   bool heartbeat_table_ready = false;  // CREATE ... IF NOT EXISTS done on this server
   uint64_t heartbeat_seq = 0;          // picks the slot row of the next write
   HeartbeatLag heartbeat_lag;
+  // execute(): a second connection, opened on first use.
+  MysqlClientSettings exec_settings;
+  uint64_t exec_seed;
+  std::unique_ptr<MysqlClient> exec_client;
+  std::deque<std::pair<std::string, ExecuteDone>> exec_pending;
+  ExecuteDone exec_current;  // of the statement in flight
 };
 
 ProbeEngine::ProbeEngine(const config::Config& cfg, SnapshotPtr previous)
@@ -110,7 +129,66 @@ ProbeEngineCounters ProbeEngine::counters() const {
   c.lost_while_idle = counters_.lost_while_idle.load();
   c.transitions = counters_.transitions.load();
   c.heartbeat_writes = counters_.heartbeat_writes.load();
+  c.flap_holds = counters_.flap_holds.load();
+  c.executes = counters_.executes.load();
+  c.execute_failures = counters_.execute_failures.load();
   return c;
+}
+
+void ProbeEngine::execute(const std::string& server, std::string sql, ExecuteDone done) {
+  bool known = false;
+  for (const auto& c : server_cfg_) known = known || c.name == server;
+  const auto refuse = [&done](const std::string& why) {
+    QueryOutcome o;
+    o.connect_failed = true;
+    o.error = why;
+    if (done) done(std::move(o));
+  };
+  if (!known) return refuse("unknown server '" + server + "'");
+  {
+    std::lock_guard lock(exec_mu_);
+    if (exec_open_) {
+      exec_queue_.push_back({server, std::move(sql), std::move(done)});
+      ev_async_send(loop_, &async_);
+      return;
+    }
+  }
+  refuse("probe engine not running");  // outside exec_mu_: the callback may call execute()
+}
+
+void ProbeEngine::drain_executes() {
+  std::vector<ExecuteRequest> batch;
+  {
+    std::lock_guard lock(exec_mu_);
+    batch.swap(exec_queue_);
+  }
+  for (auto& r : batch) {
+    for (size_t i = 0; i < servers_.size(); ++i) {
+      if (servers_[i]->cfg.name != r.server) continue;
+      servers_[i]->exec_pending.emplace_back(std::move(r.sql), std::move(r.done));
+      run_execute(i);
+      break;
+    }
+  }
+}
+
+void ProbeEngine::run_execute(size_t i) {
+  Server& s = *servers_[i];
+  if (s.exec_pending.empty() || stopping_.load()) return;
+  if (!s.exec_client)
+    s.exec_client = std::make_unique<MysqlClient>(loop_, s.exec_settings, s.exec_seed);
+  if (s.exec_client->busy()) return;  // run when the current statement finishes
+  auto [sql, next_done] = std::move(s.exec_pending.front());
+  s.exec_pending.pop_front();
+  s.exec_current = std::move(next_done);
+  counters_.executes++;
+  s.exec_client->run(std::move(sql), [this, i](QueryOutcome&& o) {
+    if (!o.ok) counters_.execute_failures++;
+    auto done = std::move(servers_[i]->exec_current);
+    servers_[i]->exec_current = nullptr;
+    if (done) done(std::move(o));
+    run_execute(i);
+  });
 }
 
 void ProbeEngine::start() {
@@ -135,6 +213,10 @@ void ProbeEngine::start() {
   ev_async_init(&async_, async_cb);
   async_.data = this;
   ev_async_start(loop_, &async_);
+  {
+    std::lock_guard lock(exec_mu_);
+    exec_open_ = true;
+  }
   spdlog::info(
       "probes: monitoring {} servers every {} ms (connect {} ms, query {} ms, rise {}, "
       "fall {}, heartbeat {})",
@@ -162,12 +244,34 @@ void ProbeEngine::run_thread() {
   // Clients own watchers on this loop: destroy them here, on the loop's thread.
   ev_timer_stop(loop_, &tick_);
   ev_async_stop(loop_, &async_);
+  // execute() callers get an answer for every request, even when stopping.
+  std::vector<ExecuteRequest> unrun;
+  {
+    std::lock_guard lock(exec_mu_);
+    exec_open_ = false;
+    unrun.swap(exec_queue_);
+  }
+  for (auto& s : servers_) {
+    if (s->exec_current) unrun.push_back({s->cfg.name, "", std::move(s->exec_current)});
+    for (auto& p : s->exec_pending)
+      unrun.push_back({s->cfg.name, std::move(p.first), std::move(p.second)});
+  }
   servers_.clear();
+  for (auto& r : unrun) {
+    QueryOutcome o;
+    o.connect_failed = true;
+    o.error = "probe engine stopped";
+    if (r.done) r.done(std::move(o));
+  }
 }
 
 void ProbeEngine::async_cb(struct ev_loop* loop, ev_async* w, int) {
   auto* self = static_cast<ProbeEngine*>(w->data);
-  if (self->stopping_.load()) ev_break(loop, EVBREAK_ALL);
+  if (self->stopping_.load()) {
+    ev_break(loop, EVBREAK_ALL);
+    return;
+  }
+  self->drain_executes();
 }
 
 void ProbeEngine::tick_cb(struct ev_loop*, ev_timer* w, int) {
@@ -303,9 +407,13 @@ void ProbeEngine::on_lost(size_t i, const std::string& why) {
 
 bool ProbeEngine::apply(size_t i, const ProbeResult& r) {
   auto u = servers_[i]->health.observe(r);
+  if (u.flap_hold_started) counters_.flap_holds++;
   for (const auto& m : u.messages) {
     counters_.transitions++;
-    spdlog::info("{}", m);
+    if (u.flap_hold_started || u.flap_hold_ended)
+      spdlog::warn("{}", m);
+    else
+      spdlog::info("{}", m);
   }
   return !u.messages.empty();
 }

@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -31,6 +32,9 @@ struct ProbeEngineCounters {
   uint64_t lost_while_idle = 0;  // crashed servers seen through their closed socket
   uint64_t transitions = 0;
   uint64_t heartbeat_writes = 0;
+  uint64_t flap_holds = 0;  // servers held Down as flapping (mysql.flap_threshold)
+  uint64_t executes = 0;    // statements run for others through execute()
+  uint64_t execute_failures = 0;
 };
 
 class ProbeEngine {
@@ -59,6 +63,15 @@ class ProbeEngine {
 
   ProbeEngineCounters counters() const;
 
+  // Runs `sql` (several statements allowed) on `server` over a second connection kept for such
+  // statements (the probe connection stays free for probes), on the engine's loop with the same
+  // non-blocking client and deadlines (query deadline at least 2 s: SET GLOBAL read_only waits
+  // for running commits). Statements for one server run one after the other. `done` runs on the
+  // engine thread (or at once on the caller's when the server is unknown or the engine is not
+  // running); it must not block. Thread-safe.
+  using ExecuteDone = std::function<void(QueryOutcome&&)>;
+  void execute(const std::string& server, std::string sql, ExecuteDone done);
+
  private:
   struct Server;
 
@@ -74,6 +87,8 @@ class ProbeEngine {
   void on_lost(size_t i, const std::string& why);
   bool apply(size_t i, const ProbeResult& r);  // true when a state changed
   void publish();
+  void drain_executes();
+  void run_execute(size_t i);
 
   config::MysqlConfig mysql_;
   std::vector<config::ServerConfig> server_cfg_;
@@ -96,12 +111,22 @@ class ProbeEngine {
   mutable std::mutex writer_mu_;
   std::string writer_;
 
+  struct ExecuteRequest {
+    std::string server;
+    std::string sql;
+    ExecuteDone done;
+  };
+  std::mutex exec_mu_;
+  std::vector<ExecuteRequest> exec_queue_;  // handed to the loop by async_
+  bool exec_open_ = false;                  // the loop will still drain exec_queue_
+
   RoundCallback on_round_;
   std::atomic<std::shared_ptr<const Snapshot>> snapshot_;
 
   struct AtomicCounters {
     std::atomic<uint64_t> rounds{0}, probes_ok{0}, probes_failed{0}, skipped_busy{0}, catch_up{0},
-        lost_while_idle{0}, transitions{0}, heartbeat_writes{0};
+        lost_while_idle{0}, transitions{0}, heartbeat_writes{0}, flap_holds{0}, executes{0},
+        execute_failures{0};
   } counters_;
 };
 

@@ -28,16 +28,39 @@ int64_t unix_ms() {
 }
 }  // namespace
 
-App::App(config::Config config)
-    : board_(config.agent.threads), handler_(board_) {
+App::App(config::Config config) : board_(config.agent.threads), handler_(board_) {
   configs_.push_back(std::make_unique<const config::Config>(std::move(config)));
   config_.store(configs_.back().get(), std::memory_order_release);
 }
 
-App::~App() { stop(); }
+App::~App() {
+  stop();
+}
 
 bool App::start(std::string& error) {
   started_unix_ms_ = unix_ms();
+  for (const auto& w : config().warnings) {
+    spdlog::warn("configuration: {}", w);
+    events_.add("config", "", w);
+  }
+  alerter_ = std::make_unique<Alerter>(static_cast<size_t>(config().alerts.queue_size));
+  alerter_->start();
+  writer_actions_ = std::make_unique<WriterActions>(
+      [this](const std::string& server, std::string sql,
+             std::function<void(probes::QueryOutcome &&)> done) {
+        std::unique_lock lock(probes_mu_);
+        if (probes_) return probes_->execute(server, std::move(sql), std::move(done));
+        lock.unlock();
+        probes::QueryOutcome o;
+        o.error = "probe engine not running";
+        done(std::move(o));
+      },
+      [this](const std::string& kind, const std::string& server, const std::string& message,
+             bool failed) {
+        events_.add(kind, server, message);
+        if (failed) alert(kind, server, message);
+      });
+  writer_actions_->start();
   refusal_ = std::make_unique<RefusalEndpoint>(config().agent.refusal_listen,
                                                [this] { return refusal_message(); });
   if (!refusal_->start(error)) return false;
@@ -69,8 +92,9 @@ bool App::start(std::string& error) {
         on_consistency_verdict(server, inconsistent);
       });
   consistency_->start();
-  events_.add("agent", "", std::string("myspoa ") + kVersion + " started, SPOP on " +
-                               config().agent.listen.to_string());
+  events_.add(
+      "agent", "",
+      std::string("myspoa ") + kVersion + " started, SPOP on " + config().agent.listen.to_string());
   return true;
 }
 
@@ -87,6 +111,9 @@ void App::stop() {
     }
     if (engine) engine->stop();
   }
+  // After the probes: fence callbacks run on the engine thread.
+  if (writer_actions_) writer_actions_->stop();
+  if (alerter_) alerter_->stop();
   if (spop_) spop_->stop();
   if (refusal_) refusal_->stop();
 }
@@ -128,7 +155,8 @@ std::string App::reload(const std::string& path) {
   try {
     fresh = config::load_config_file(path);
   } catch (const config::ConfigError& e) {
-    const std::string why = std::string("reload refused, keeping the running configuration: ") + e.what();
+    const std::string why =
+        std::string("reload refused, keeping the running configuration: ") + e.what();
     spdlog::error("{}", why);
     events_.add("reload", "", why);
     return why;
@@ -192,7 +220,8 @@ std::string App::drain(const std::string& server, bool drained) {
     else
       overrides_.drained.erase(server);
   }
-  events_.add("operator", server, drained ? server + " drained by operator" : server + " undrained by operator");
+  events_.add("operator", server,
+              drained ? server + " drained by operator" : server + " undrained by operator");
   spdlog::warn("{} {} by operator", server, drained ? "drained" : "undrained");
   return "";
 }
@@ -217,7 +246,8 @@ std::string App::promote(const std::string& server, bool force) {
     std::lock_guard lock(overrides_mu_);
     overrides_.writer_pin = server;
   }
-  events_.add("operator", server, "operator moves the writer to " + server + (force ? " (forced)" : ""));
+  events_.add("operator", server,
+              "operator moves the writer to " + server + (force ? " (forced)" : ""));
   spdlog::warn("operator moves the writer to {}{}", server, force ? " (forced)" : "");
   return "";
 }
@@ -287,7 +317,8 @@ void App::on_round(probes::SnapshotPtr snapshot) {
   }
   if (!previous_ || previous_->scenario != decision->scenario) {
     const auto msg = "scenario " + decision->scenario +
-                     (decision->writer ? ", writer " + *decision->writer : ", writes refused: " + decision->refusal) +
+                     (decision->writer ? ", writer " + *decision->writer
+                                       : ", writes refused: " + decision->refusal) +
                      (decision->backup_mode ? " (BACKUP MODE: no healthy peer master)" : "");
     if (decision->scenario == "healthy")
       spdlog::info("{}", msg);
@@ -295,8 +326,15 @@ void App::on_round(probes::SnapshotPtr snapshot) {
       spdlog::warn("{}", msg);
     events_.add("scenario", "", msg);
   }
+  // Fence the master writes leave before the new writer is published (writer_actions.h).
+  if (writer_actions_)
+    writer_actions_->before_publish(config(), previous_.get(), *decision, *snapshot, steady_ms());
   // Operator pin satisfied or impossible: keep it only while it names the writer.
   board_.publish(decision);
+  // Sessions are cut after the publish so that reconnecting clients reach the new writer.
+  if (writer_actions_)
+    writer_actions_->after_publish(config(), previous_.get(), *decision, *snapshot);
+  alert_round(*decision, *snapshot);
   {
     std::lock_guard lock(probes_mu_);  // reload may be swapping the engine
     if (probes_) probes_->set_writer(decision->writer.value_or(config().cluster.masters.front()));
@@ -305,11 +343,57 @@ void App::on_round(probes::SnapshotPtr snapshot) {
   previous_snapshot_ = std::move(snapshot);
 }
 
+void App::alert_round(const policy::Decision& d, const probes::Snapshot& snap) {
+  if (!d.writer_change.empty()) alert("writer-change", d.writer.value_or(""), d.writer_change);
+  if (d.scenario == "split-brain" && (!previous_ || previous_->scenario != d.scenario))
+    alert("split-brain", "", d.refusal);
+  if (d.backup_mode && (!previous_ || !previous_->backup_mode))
+    alert("backup-mode", d.writer.value_or(""),
+          "BACKUP MODE: " + d.writer.value_or("?") + " takes writes with no healthy peer master (" +
+              d.scenario + ")");
+  for (const auto& s : snap.servers) {
+    const auto* before = previous_snapshot_ ? previous_snapshot_->find(s.name) : nullptr;
+    if (s.flapping && !(before && before->flapping))
+      alert("flapping", s.name, s.name + " " + s.why);
+  }
+}
+
+void App::alert(const std::string& kind, const std::string& server, const std::string& message) {
+  const auto& a = config().alerts;
+  if (a.command.empty() || !alerter_) return;
+  AlertEvent e;
+  e.kind = kind;
+  e.server = server;
+  e.message = message;
+  const auto d = board_.latest();
+  if (d && d->writer) e.writer = *d->writer;
+  e.scenario = d ? d->scenario : "starting";
+  e.unix_ms = unix_ms();
+  e.command = a.command;
+  e.timeout_ms = a.timeout_ms;
+  if (!alerter_->post(std::move(e)))
+    spdlog::warn("alert {} dropped: alert queue full ({} pending)", kind, a.queue_size);
+}
+
+AlertCounters App::alert_counters() const {
+  return alerter_ ? alerter_->counters() : AlertCounters{};
+}
+
+WriterActionCounters App::writer_action_counters() const {
+  return writer_actions_ ? writer_actions_->counters() : WriterActionCounters{};
+}
+
+uint64_t App::flap_holds() const {
+  std::lock_guard lock(probes_mu_);
+  return probes_ ? probes_->counters().flap_holds : 0;
+}
+
 int run_agent(const std::string& config_path, const std::string& log_level_override) {
   config::Config cfg;
   try {
-    cfg = config_path.empty() ? config::parse_config(config::default_config_yaml(), "<embedded default>")
-                              : config::load_config_file(config_path);
+    cfg = config_path.empty()
+              ? config::parse_config(config::default_config_yaml(), "<embedded default>")
+              : config::load_config_file(config_path);
   } catch (const config::ConfigError& e) {
     spdlog::critical("invalid configuration: {}", e.what());
     return 2;

@@ -10,9 +10,11 @@
 #include <vector>
 
 #include "probes/snapshot.h"
+#include "spoa/app/alerts.h"
 #include "spoa/app/decision_board.h"
 #include "spoa/app/event_log.h"
 #include "spoa/app/route_handler.h"
+#include "spoa/app/writer_actions.h"
 #include "spoa/config/config.h"
 #include "spoa/policy/policy.h"
 
@@ -65,6 +67,15 @@ class App {
   consistency::ConsistencyScheduler* consistency() { return consistency_.get(); }
   uint64_t failovers() const { return failovers_.load(std::memory_order_relaxed); }
 
+  // Runs the configured alert command (alerts.command) with the event on the alerter's thread;
+  // never blocks. kind: "writer-change", "split-brain", "backup-mode", "inconsistency", ...
+  void alert(const std::string& kind, const std::string& server, const std::string& message);
+  AlertCounters alert_counters() const;
+  // Fencing / read_only management / session cuts (spoa/app/writer_actions.h).
+  WriterActionCounters writer_action_counters() const;
+  // Servers held Down as flapping since the probe engine (re)started.
+  uint64_t flap_holds() const;
+
   // Text the refusal endpoint sends to a refused client.
   std::string refusal_message() const;
 
@@ -73,6 +84,7 @@ class App {
   void on_round(probes::SnapshotPtr snapshot);
   void log_server_changes(const probes::Snapshot& before, const probes::Snapshot& after);
   void on_consistency_verdict(const std::string& server, bool inconsistent);
+  void alert_round(const policy::Decision& d, const probes::Snapshot& snap);
 
   std::vector<std::unique_ptr<const config::Config>> configs_;  // all loaded, current last
   std::atomic<const config::Config*> config_{nullptr};
@@ -85,6 +97,8 @@ class App {
   std::unique_ptr<server::SpopServer> spop_;
   std::unique_ptr<RefusalEndpoint> refusal_;
   std::unique_ptr<consistency::ConsistencyScheduler> consistency_;
+  std::unique_ptr<Alerter> alerter_;
+  std::unique_ptr<WriterActions> writer_actions_;
 
   mutable std::mutex overrides_mu_;
   policy::Overrides overrides_;

@@ -1,7 +1,9 @@
 #include "spoa/config/config.h"
 
+#include <sys/stat.h>
 #include <yaml-cpp/yaml.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <set>
@@ -14,7 +16,8 @@ namespace {
   throw ConfigError(key + ": " + what);
 }
 
-// Every mapping is checked against the keys it may hold, so a typo is an error, not a silent default.
+// Every mapping is checked against the keys it may hold, so a typo is an error, not a silent
+// default.
 void check_keys(const YAML::Node& node, const std::string& path, std::set<std::string> allowed) {
   if (!node.IsMap()) fail(path, "must be a mapping");
   for (const auto& kv : node) {
@@ -65,6 +68,12 @@ std::string read_file_trimmed(const std::string& path, const std::string& key) {
   return s;
 }
 
+std::string octal_mode(unsigned mode) {
+  char buf[8];
+  std::snprintf(buf, sizeof buf, "%04o", mode & 07777);
+  return buf;
+}
+
 void require_positive(int v, const std::string& key) {
   if (v <= 0) fail(key, "must be > 0");
 }
@@ -89,8 +98,8 @@ bool valid_hhmm(const std::string& t) {
 void parse_consistency(const YAML::Node& node, ConsistencyConfig& k) {
   const std::string p = "consistency";
   check_keys(node, p,
-             {"enabled", "interval_s", "window", "databases", "tables", "chunk_time_ms", "max_lag_s",
-              "max_threads_running", "on_inconsistent", "schema_table"});
+             {"enabled", "interval_s", "window", "databases", "tables", "chunk_time_ms",
+              "max_lag_s", "max_threads_running", "on_inconsistent", "schema_table"});
   read(node, p, "enabled", k.enabled);
   read(node, p, "interval_s", k.interval_s);
   read(node, p, "window", k.window);
@@ -135,13 +144,14 @@ Config parse_config(const std::string& yaml_text, const std::string& source_name
     throw ConfigError(source_name + ": YAML syntax error: " + e.what());
   }
   if (!root.IsMap()) throw ConfigError(source_name + ": top level must be a mapping");
-  check_keys(root, "", {"agent", "admin", "mysql", "cluster", "consistency", "alerts"});
+  check_keys(root, "", {"agent", "admin", "mysql", "cluster", "consistency", "alerts", "haproxy"});
 
   Config c;
   c.source = source_name;
 
   if (const auto agent = root["agent"]) {
-    check_keys(agent, "agent", {"listen", "threads", "max_frame_size", "log_level", "refusal_listen"});
+    check_keys(agent, "agent",
+               {"listen", "threads", "max_frame_size", "log_level", "refusal_listen"});
     read_endpoint(agent, "agent", "listen", c.agent.listen);
     read_endpoint(agent, "agent", "refusal_listen", c.agent.refusal_listen);
     read(agent, "agent", "threads", c.agent.threads);
@@ -149,7 +159,8 @@ Config parse_config(const std::string& yaml_text, const std::string& source_name
     read(agent, "agent", "log_level", c.agent.log_level);
     if (c.agent.threads < 1 || c.agent.threads > 64) fail("agent.threads", "must be 1..64");
     if (c.agent.max_frame_size < 256) fail("agent.max_frame_size", "must be >= 256");
-    static const std::set<std::string> levels{"trace", "debug", "info", "warn", "error", "critical", "off"};
+    static const std::set<std::string> levels{"trace", "debug",    "info", "warn",
+                                              "error", "critical", "off"};
     if (!levels.count(c.agent.log_level))
       fail("agent.log_level", "unknown level '" + c.agent.log_level + "'");
   }
@@ -164,7 +175,8 @@ Config parse_config(const std::string& yaml_text, const std::string& source_name
     check_keys(mysql, "mysql",
                {"user", "password", "password_file", "password_env", "connect_timeout_ms",
                 "query_timeout_ms", "interval_ms", "rise", "fall", "max_lag_s", "heartbeat",
-                "heartbeat_table", "ssl_mode", "ssl_ca"});
+                "heartbeat_table", "ssl_mode", "ssl_ca", "flap_threshold", "flap_window_s",
+                "flap_hold_s"});
     auto& m = c.mysql;
     read(mysql, "mysql", "user", m.user);
     int sources = 0;
@@ -176,6 +188,10 @@ Config parse_config(const std::string& yaml_text, const std::string& source_name
       std::string file;
       read(mysql, "mysql", "password_file", file);
       m.password = read_file_trimmed(file, "mysql.password_file");
+      struct stat st {};
+      if (::stat(file.c_str(), &st) == 0 && (st.st_mode & S_IROTH))
+        c.warnings.push_back("mysql.password_file '" + file + "' is world-readable (mode " +
+                             octal_mode(st.st_mode) + "): chmod o-r it");
       ++sources;
     }
     if (mysql["password_env"]) {
@@ -198,14 +214,20 @@ Config parse_config(const std::string& yaml_text, const std::string& source_name
     read(mysql, "mysql", "heartbeat_table", m.heartbeat_table);
     read(mysql, "mysql", "ssl_mode", m.ssl_mode);
     read(mysql, "mysql", "ssl_ca", m.ssl_ca);
+    read(mysql, "mysql", "flap_threshold", m.flap_threshold);
+    read(mysql, "mysql", "flap_window_s", m.flap_window_s);
+    read(mysql, "mysql", "flap_hold_s", m.flap_hold_s);
+    if (m.flap_threshold < 0) fail("mysql.flap_threshold", "must be >= 0 (0 disables)");
+    require_positive(m.flap_window_s, "mysql.flap_window_s");
+    require_positive(m.flap_hold_s, "mysql.flap_hold_s");
     require_positive(m.connect_timeout_ms, "mysql.connect_timeout_ms");
     require_positive(m.query_timeout_ms, "mysql.query_timeout_ms");
     require_positive(m.interval_ms, "mysql.interval_ms");
     require_positive(m.rise, "mysql.rise");
     require_positive(m.fall, "mysql.fall");
     if (m.max_lag_s <= 0) fail("mysql.max_lag_s", "must be > 0");
-    static const std::set<std::string> modes{"", "DISABLED", "PREFERRED", "REQUIRED", "VERIFY_CA",
-                                             "VERIFY_IDENTITY"};
+    static const std::set<std::string> modes{"",         "DISABLED",  "PREFERRED",
+                                             "REQUIRED", "VERIFY_CA", "VERIFY_IDENTITY"};
     if (!modes.count(m.ssl_mode)) fail("mysql.ssl_mode", "unknown mode '" + m.ssl_mode + "'");
   }
 
@@ -213,13 +235,26 @@ Config parse_config(const std::string& yaml_text, const std::string& source_name
   if (!cluster) fail("cluster", "missing");
   check_keys(cluster, "cluster",
              {"masters", "servers", "failback", "drain_inconsistent", "masters_in_read_pool",
-              "promotion_wait_ms"});
+              "promotion_wait_ms", "fence", "manage_read_only"});
   auto& cl = c.cluster;
   read(cluster, "cluster", "masters", cl.masters);
   read(cluster, "cluster", "drain_inconsistent", cl.drain_inconsistent);
   read(cluster, "cluster", "masters_in_read_pool", cl.masters_in_read_pool);
   read(cluster, "cluster", "promotion_wait_ms", cl.promotion_wait_ms);
   if (cl.promotion_wait_ms < 0) fail("cluster.promotion_wait_ms", "must be >= 0");
+  std::string fence = "none";
+  read(cluster, "cluster", "fence", fence);
+  if (fence == "none")
+    cl.fence = ClusterConfig::Fence::None;
+  else if (fence == "read_only")
+    cl.fence = ClusterConfig::Fence::ReadOnly;
+  else
+    fail("cluster.fence", "must be 'none' or 'read_only', got '" + fence + "'");
+  read(cluster, "cluster", "manage_read_only", cl.manage_read_only);
+  if (cl.fence == ClusterConfig::Fence::ReadOnly && !cl.manage_read_only)
+    c.warnings.push_back(
+        "cluster.fence is read_only but cluster.manage_read_only is false: a fenced master stays "
+        "read_only when it takes writes again until an operator clears it");
   std::string failback = "auto";
   read(cluster, "cluster", "failback", failback);
   if (failback == "auto") {
@@ -267,15 +302,32 @@ Config parse_config(const std::string& yaml_text, const std::string& source_name
     const auto key = "cluster.servers[" + s.name + "]";
     if (s.replica_of.empty()) {
       if (!masters.count(s.name))
-        fail(key + ".replica_of", "missing: a server that is not in cluster.masters needs replica_of");
+        fail(key + ".replica_of",
+             "missing: a server that is not in cluster.masters needs replica_of");
       continue;
     }
-    if (!cl.find(s.replica_of))
-      fail(key + ".replica_of", "unknown server '" + s.replica_of + "'");
+    if (!cl.find(s.replica_of)) fail(key + ".replica_of", "unknown server '" + s.replica_of + "'");
     if (!masters.count(s.replica_of))
       fail(key + ".replica_of", "'" + s.replica_of + "' is not in cluster.masters");
   }
   if (const auto cons = root["consistency"]) parse_consistency(cons, c.consistency);
+  if (const auto hap = root["haproxy"]) {
+    check_keys(hap, "haproxy", {"runtime_api", "write_frontend", "timeout_ms"});
+    read(hap, "haproxy", "runtime_api", c.haproxy.runtime_api);
+    read(hap, "haproxy", "write_frontend", c.haproxy.write_frontend);
+    read(hap, "haproxy", "timeout_ms", c.haproxy.timeout_ms);
+    require_positive(c.haproxy.timeout_ms, "haproxy.timeout_ms");
+    for (const auto& path : c.haproxy.runtime_api)
+      if (path.empty() || path.size() >= 108) fail("haproxy.runtime_api", "invalid socket path");
+  }
+  if (const auto al = root["alerts"]) {
+    check_keys(al, "alerts", {"command", "timeout_ms", "queue_size"});
+    read(al, "alerts", "command", c.alerts.command);
+    read(al, "alerts", "timeout_ms", c.alerts.timeout_ms);
+    read(al, "alerts", "queue_size", c.alerts.queue_size);
+    require_positive(c.alerts.timeout_ms, "alerts.timeout_ms");
+    require_positive(c.alerts.queue_size, "alerts.queue_size");
+  }
   return c;
 }
 

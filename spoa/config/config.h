@@ -48,12 +48,18 @@ struct MysqlConfig {
   std::string heartbeat_table = "myspoa.heartbeat";
   std::string ssl_mode;  // "", "DISABLED", "REQUIRED", "VERIFY_CA", "VERIFY_IDENTITY"
   std::string ssl_ca;
+  // Flap damping: a server whose state changes more than flap_threshold times within
+  // flap_window_s is held Down ("flapping") until it has been stable for flap_hold_s.
+  // flap_threshold 0 disables it.
+  int flap_threshold = 4;
+  int flap_window_s = 60;
+  int flap_hold_s = 30;
 };
 
 struct ServerConfig {
-  std::string name;     // "db01"
-  Endpoint address;     // MySQL address probed by the agent
-  std::string backend;  // HAProxy backend that routes to this server, e.g. "be_db01"
+  std::string name;        // "db01"
+  Endpoint address;        // MySQL address probed by the agent
+  std::string backend;     // HAProxy backend that routes to this server, e.g. "be_db01"
   std::string replica_of;  // empty for masters
   int weight = 100;        // read weight before lag adjustment
 };
@@ -71,6 +77,12 @@ struct ClusterConfig {
   // Before a master takes writes over from another, it must have applied every event it received
   // (relay log applied); writes are refused meanwhile, for at most this long.
   int promotion_wait_ms = 5000;
+  // Fencing (opt-in): with Fence::ReadOnly a reachable master that writes leave gets
+  // read_only=1 (and super_read_only=1 where it exists). With manage_read_only the agent also sets
+  // read_only=0 on the writer (and fences every other up master), so read_only follows the writer.
+  enum class Fence { None, ReadOnly };
+  Fence fence = Fence::None;
+  bool manage_read_only = false;
 
   const ServerConfig* find(const std::string& name) const {
     for (const auto& s : servers)
@@ -89,11 +101,27 @@ struct ConsistencyConfig {
   std::vector<std::string> exclude_databases;
   std::vector<std::string> include_tables;  // "db.tbl", '*' matches any characters
   std::vector<std::string> exclude_tables;
-  int chunk_time_ms = 500;       // target time of one chunk on the writer
-  double max_lag_s = 1.0;        // pause while a replica lags more than this
-  int max_threads_running = 25;  // pause while the writer runs more threads than this
+  int chunk_time_ms = 500;            // target time of one chunk on the writer
+  double max_lag_s = 1.0;             // pause while a replica lags more than this
+  int max_threads_running = 25;       // pause while the writer runs more threads than this
   bool drain_on_inconsistent = true;  // on_inconsistent: drain (default) | flag
   std::string schema_table = "myspoa.checksums";
+};
+
+// HAProxy runtime API (stats sockets "level admin"): used to cut the old writer's write sessions
+// when writes move away from a master that is still up.
+struct HaproxyConfig {
+  std::vector<std::string> runtime_api;           // unix socket paths, one per HAProxy instance
+  std::string write_frontend = "fe_mysql_write";  // only its sessions are cut
+  int timeout_ms = 1000;                          // per socket and command
+};
+
+// Optional alert command, run (posix_spawn, own thread, bounded queue) on writer changes, split
+// brain, backup mode and inconsistency with the event in MYSPOA_EVENT_* environment variables.
+struct AlertsConfig {
+  std::string command;    // "" disables alerts
+  int timeout_ms = 5000;  // the command is killed (SIGKILL, its process group) after this
+  int queue_size = 64;    // pending alerts beyond this are dropped (counted)
 };
 
 struct Config {
@@ -102,6 +130,10 @@ struct Config {
   MysqlConfig mysql;
   ClusterConfig cluster;
   ConsistencyConfig consistency;
+  HaproxyConfig haproxy;
+  AlertsConfig alerts;
+  // Non-fatal findings of the loader (world-readable password_file...), logged at start-up.
+  std::vector<std::string> warnings;
   std::string source;  // file it was loaded from, "" for the embedded default
 };
 

@@ -1,0 +1,317 @@
+#include "spoa/app/writer_actions.h"
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <sstream>
+
+#include <spdlog/spdlog.h>
+
+namespace myspoa::app {
+namespace {
+
+int64_t steady_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+constexpr int64_t kRetryAfterFailureMs = 1000;
+// After a success the next probes must first see the new read_only before we act again.
+constexpr int64_t kRetryAfterSuccessMs = 2000;
+constexpr int64_t kSecondCutAfterMs = 1000;
+constexpr size_t kMaxAnswerBytes = 16u << 20;
+constexpr size_t kShutdownsPerCommand = 50;
+constexpr size_t kMaxJobs = 64;
+
+std::string backend_of(const config::ClusterConfig& cluster, const std::string& server) {
+  const auto* s = cluster.find(server);
+  return s && !s->backend.empty() ? s->backend : "be_" + server;
+}
+
+}  // namespace
+
+std::vector<ReadOnlyAction> plan_read_only(const policy::Decision& d, const probes::Snapshot& snap,
+                                           const config::ClusterConfig& cluster,
+                                           const std::set<std::string>& left) {
+  std::vector<ReadOnlyAction> out;
+  if (!d.known) return out;
+  const bool fence = cluster.fence == config::ClusterConfig::Fence::ReadOnly;
+  for (const auto& m : cluster.masters) {
+    const auto* st = snap.find(m);
+    if (!st || !st->up() || !st->last.ok) continue;  // unreachable: nothing to do (or possible)
+    const bool ro = st->last.read_only;
+    if (d.writer == m || d.promoting == m) {
+      if (cluster.manage_read_only && ro)
+        out.push_back({m, false,
+                       d.writer == m ? m + " takes writes"
+                                     : m + " is about to take writes (applying its relay log)"});
+      continue;
+    }
+    if (!fence || ro) continue;
+    if (!cluster.manage_read_only && !left.count(m)) continue;
+    out.push_back({m, true,
+                   d.writer
+                       ? "writes go to " + *d.writer
+                       : "writes refused (" + (d.refusal.empty() ? d.scenario : d.refusal) + ")"});
+  }
+  return out;
+}
+
+std::string read_only_sql(bool read_only, bool has_super_read_only) {
+  if (!read_only) return "SET GLOBAL read_only = 0";  // also clears super_read_only on MySQL
+  return has_super_read_only ? "SET GLOBAL read_only = 1; SET GLOBAL super_read_only = 1"
+                             : "SET GLOBAL read_only = 1";
+}
+
+std::vector<std::string> parse_show_sess(const std::string& text, const std::string& frontend,
+                                         const std::string& backend) {
+  // One session per line: "0x55d1c0e2a000: proto=tcpv4 src=127.0.0.1:40312 fe=fe_mysql_write
+  // be=be_db01 srv=db01 ts=00 age=3s ..."
+  std::vector<std::string> ids;
+  std::istringstream in(text);
+  std::string line;
+  const std::string want_fe = "fe=" + frontend, want_be = "be=" + backend;
+  while (std::getline(in, line)) {
+    const auto colon = line.find(':');
+    if (colon == std::string::npos || line.compare(0, 2, "0x") != 0) continue;
+    bool fe = false, be = false;
+    std::istringstream words(line.substr(colon + 1));
+    std::string w;
+    while (words >> w) {
+      fe = fe || w == want_fe;
+      be = be || w == want_be;
+    }
+    if (fe && be) ids.push_back(line.substr(0, colon));
+  }
+  return ids;
+}
+
+std::string runtime_api_command(const std::string& socket_path, const std::string& command,
+                                int timeout_ms, std::string& error) {
+  error.clear();
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (socket_path.size() >= sizeof addr.sun_path) {
+    error = "socket path too long";
+    return "";
+  }
+  std::memcpy(addr.sun_path, socket_path.c_str(), socket_path.size() + 1);
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    error = std::string("socket: ") + std::strerror(errno);
+    return "";
+  }
+  timeval tv{timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  const int64_t deadline = steady_ms() + timeout_ms;
+  std::string out;
+  const auto fail = [&](const std::string& what) {
+    error = what + ": " + std::strerror(errno);
+    ::close(fd);
+    return std::string();
+  };
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
+    return fail("connect " + socket_path);
+  const std::string line = command + "\n";
+  size_t sent = 0;
+  while (sent < line.size()) {
+    const ssize_t n = ::send(fd, line.data() + sent, line.size() - sent, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return fail("send");
+    sent += static_cast<size_t>(n);
+  }
+  // Non-interactive mode: HAProxy answers, then closes the connection.
+  char buf[16384];
+  for (;;) {
+    const int64_t left = deadline - steady_ms();
+    if (left <= 0) {
+      errno = ETIMEDOUT;
+      return fail("answer to '" + command.substr(0, 40) + "'");
+    }
+    pollfd p{fd, POLLIN, 0};
+    const int r = ::poll(&p, 1, static_cast<int>(left));
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) {
+      if (r == 0) errno = ETIMEDOUT;
+      return fail("answer to '" + command.substr(0, 40) + "'");
+    }
+    const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return fail("recv");
+    if (n == 0) break;
+    out.append(buf, static_cast<size_t>(n));
+    if (out.size() > kMaxAnswerBytes) {
+      errno = EMSGSIZE;
+      return fail("answer");
+    }
+  }
+  ::close(fd);
+  return out;
+}
+
+WriterActions::WriterActions(Execute execute, Report report)
+    : execute_(std::move(execute)), report_(std::move(report)) {}
+
+WriterActions::~WriterActions() {
+  stop();
+}
+
+void WriterActions::start() {
+  std::lock_guard lock(mu_);
+  if (started_) return;
+  started_ = true;
+  stopping_ = false;
+  thread_ = std::thread([this] { run_thread(); });
+}
+
+void WriterActions::stop() {
+  {
+    std::lock_guard lock(mu_);
+    if (!started_) return;
+    stopping_ = true;
+    jobs_.clear();
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  std::lock_guard lock(mu_);
+  started_ = false;
+}
+
+WriterActionCounters WriterActions::counters() const {
+  std::lock_guard lock(mu_);
+  return counters_;
+}
+
+void WriterActions::before_publish(const config::Config& cfg, const policy::Decision* previous,
+                                   const policy::Decision& d, const probes::Snapshot& snap,
+                                   int64_t now_ms) {
+  if (previous && previous->writer && d.writer != previous->writer) left_.insert(*previous->writer);
+  if (d.writer) left_.erase(*d.writer);
+  const auto& cl = cfg.cluster;
+  if (cl.fence == config::ClusterConfig::Fence::None && !cl.manage_read_only) return;
+
+  for (auto& a : plan_read_only(d, snap, cl, left_)) {
+    {
+      std::lock_guard lock(mu_);
+      auto& f = sql_state_[a.server];
+      if (f.busy || now_ms < f.retry_at_ms) continue;
+      f.busy = true;
+    }
+    const auto* st = snap.find(a.server);
+    const bool super = st && st->last.super_read_only.has_value();
+    const std::string what = a.read_only ? "fencing " + a.server + ": read_only=1 (" + a.why + ")"
+                                         : a.server + ": read_only=0 (" + a.why + ")";
+    spdlog::warn("{}", what);
+    execute_(a.server, read_only_sql(a.read_only, super),
+             [this, a, what](probes::QueryOutcome&& o) {
+               {
+                 std::lock_guard lock(mu_);
+                 auto& f = sql_state_[a.server];
+                 f.busy = false;
+                 f.retry_at_ms = steady_ms() + (o.ok ? kRetryAfterSuccessMs : kRetryAfterFailureMs);
+                 if (!o.ok)
+                   counters_.read_only_failures++;
+                 else if (a.read_only)
+                   counters_.fences++;
+                 else
+                   counters_.unfences++;
+               }
+               const std::string kind = a.read_only ? "fence" : "read-only";
+               if (o.ok) {
+                 report_(kind, a.server, what + ": done", false);
+               } else {
+                 spdlog::error("{}: failed: {}", what, o.error);
+                 report_(kind, a.server, what + ": FAILED: " + o.error, true);
+               }
+             });
+  }
+}
+
+void WriterActions::after_publish(const config::Config& cfg, const policy::Decision* previous,
+                                  const policy::Decision& d, const probes::Snapshot&) {
+  if (cfg.haproxy.runtime_api.empty()) return;
+  if (!previous || !previous->writer || d.writer == previous->writer) return;
+  // Cut even when the old writer looks down to us: a frozen server still accepts TCP, so
+  // HAProxy's own check may keep its sessions hanging.
+  CutJob job;
+  job.sockets = cfg.haproxy.runtime_api;
+  job.frontend = cfg.haproxy.write_frontend;
+  job.server = *previous->writer;
+  job.backend = backend_of(cfg.cluster, job.server);
+  job.timeout_ms = cfg.haproxy.timeout_ms;
+  const int64_t now = steady_ms();
+  {
+    std::lock_guard lock(mu_);
+    if (!started_ || stopping_ || jobs_.size() + 2 > kMaxJobs) {
+      counters_.runtime_api_failures++;
+      return;
+    }
+    job.not_before_ms = now;
+    jobs_.push_back(job);
+    job.not_before_ms = now + kSecondCutAfterMs;
+    jobs_.push_back(std::move(job));
+  }
+  cv_.notify_one();
+}
+
+void WriterActions::run_thread() {
+  std::unique_lock lock(mu_);
+  for (;;) {
+    cv_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
+    if (stopping_) return;
+    const int64_t wait = jobs_.front().not_before_ms - steady_ms();
+    if (wait > 0) {
+      cv_.wait_for(lock, std::chrono::milliseconds(wait), [this] { return stopping_; });
+      continue;
+    }
+    CutJob job = std::move(jobs_.front());
+    jobs_.pop_front();
+    lock.unlock();
+    cut(job);
+    lock.lock();
+  }
+}
+
+void WriterActions::cut(const CutJob& job) {
+  for (const auto& sock : job.sockets) {
+    std::string error;
+    const auto text = runtime_api_command(sock, "show sess", job.timeout_ms, error);
+    size_t done = 0;
+    if (error.empty()) {
+      const auto ids = parse_show_sess(text, job.frontend, job.backend);
+      for (size_t i = 0; i < ids.size() && error.empty(); i += kShutdownsPerCommand) {
+        std::string cmd;
+        for (size_t k = i; k < ids.size() && k < i + kShutdownsPerCommand; ++k)
+          cmd += (cmd.empty() ? "" : "; ") + std::string("shutdown session ") + ids[k];
+        runtime_api_command(sock, cmd, job.timeout_ms, error);
+        if (error.empty()) done += std::min(kShutdownsPerCommand, ids.size() - i);
+      }
+    }
+    {
+      std::lock_guard lock(mu_);
+      counters_.session_cuts++;
+      counters_.sessions_cut += done;
+      if (!error.empty()) counters_.runtime_api_failures++;
+    }
+    if (!error.empty()) {
+      spdlog::error("cutting write sessions of {} via {}: {}", job.server, sock, error);
+      report_("session-cut", job.server,
+              "cutting write sessions of " + job.server + " via " + sock + " failed: " + error,
+              true);
+    } else if (done > 0) {
+      const auto msg = "cut " + std::to_string(done) + " write session(s) of " + job.server + " (" +
+                       job.frontend + " -> " + job.backend + ") via " + sock;
+      spdlog::warn("{}", msg);
+      report_("session-cut", job.server, msg, false);
+    }
+  }
+}
+
+}  // namespace myspoa::app
