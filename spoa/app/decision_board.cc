@@ -38,7 +38,8 @@ policy::DecisionPtr DecisionBoard::latest() const {
 const policy::Decision& DecisionBoard::for_worker(int w) {
   auto& s = slots_[static_cast<size_t>(w)];
   if (s.mailbox.load(std::memory_order_relaxed) != nullptr) {
-    if (auto* fresh = s.mailbox.exchange(nullptr, std::memory_order_acq_rel)) s.current.reset(fresh);
+    if (auto* fresh = s.mailbox.exchange(nullptr, std::memory_order_acq_rel))
+      s.current.reset(fresh);
   }
   return *s.current;
 }

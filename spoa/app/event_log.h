@@ -12,10 +12,10 @@ namespace myspoa::app {
 
 struct Event {
   uint64_t seq = 0;
-  int64_t unix_ms = 0;     // wall clock, for humans
-  std::string kind;        // "writer-change", "scenario", "server", "operator", "reload", ...
-  std::string server;      // "" when not about one server
-  std::string message;     // one line, with the reason
+  int64_t unix_ms = 0;  // wall clock, for humans
+  std::string kind;     // "writer-change", "scenario", "server", "operator", "reload", ...
+  std::string server;   // "" when not about one server
+  std::string message;  // one line, with the reason
 };
 
 class EventLog {

@@ -35,7 +35,9 @@ std::string mysql_err_packet(uint16_t error_code, const std::string& message) {
 RefusalEndpoint::RefusalEndpoint(config::Endpoint listen, std::function<std::string()> reason)
     : listen_(std::move(listen)), reason_(std::move(reason)) {}
 
-RefusalEndpoint::~RefusalEndpoint() { stop(); }
+RefusalEndpoint::~RefusalEndpoint() {
+  stop();
+}
 
 bool RefusalEndpoint::start(std::string& error) {
   fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -54,8 +56,10 @@ bool RefusalEndpoint::start(std::string& error) {
     fd_ = -1;
     return false;
   }
-  if (::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(fd_, 128) != 0) {
-    error = "refusal endpoint: cannot listen on " + listen_.to_string() + ": " + std::strerror(errno);
+  if (::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      ::listen(fd_, 128) != 0) {
+    error =
+        "refusal endpoint: cannot listen on " + listen_.to_string() + ": " + std::strerror(errno);
     ::close(fd_);
     fd_ = -1;
     return false;

@@ -16,8 +16,12 @@ namespace myspoa::app {
 
 enum class Intent : uint8_t { Write = 0, Read = 1 };
 enum class RouteResult : uint8_t { Routed = 0, Refused = 1 };
-inline const char* to_string(Intent i) { return i == Intent::Write ? "write" : "read"; }
-inline const char* to_string(RouteResult r) { return r == RouteResult::Routed ? "routed" : "refused"; }
+inline const char* to_string(Intent i) {
+  return i == Intent::Write ? "write" : "read";
+}
+inline const char* to_string(RouteResult r) {
+  return r == RouteResult::Routed ? "routed" : "refused";
+}
 
 // The HAProxy backend that answers refused connections with a MySQL error (haproxy/haproxy.cfg).
 inline constexpr const char* kRefusalBackend = "be_myspoa_refuse";

@@ -203,8 +203,8 @@ class Decider {
     const int64_t now = d_.decided_at_ms;
     const int64_t since = prev_->promoting == w ? prev_->promoting_since_ms : now;
     if (now - since >= cluster_.promotion_wait_ms) {
-      d_.notes.push_back("promotion wait expired after " + std::to_string(now - since) + " ms: " +
-                         w + " takes writes with its relay log not applied (read " +
+      d_.notes.push_back("promotion wait expired after " + std::to_string(now - since) +
+                         " ms: " + w + " takes writes with its relay log not applied (read " +
                          r.master_log_file + ":" + std::to_string(r.read_master_log_pos) +
                          ", executed " + r.relay_master_log_file + ":" +
                          std::to_string(r.exec_master_log_pos) + ")");
@@ -293,8 +293,8 @@ class Decider {
         d_.writer_change = d_.refusal + ": writes refused (was " + *before + ")";
       } else if (!before && prev_ && prev_->promoting == d_.writer) {
         d_.writer_change = *d_.writer + " takes writes after applying its relay log (waited " +
-                           std::to_string(d_.decided_at_ms - prev_->promoting_since_ms) +
-                           " ms, " + d_.scenario + ")" + suffix;
+                           std::to_string(d_.decided_at_ms - prev_->promoting_since_ms) + " ms, " +
+                           d_.scenario + ")" + suffix;
       } else if (!before) {
         d_.writer_change = *d_.writer + " takes writes (" + d_.scenario + ")" + suffix;
       } else if (ov_.writer_pin && *ov_.writer_pin == *d_.writer) {

@@ -1,6 +1,6 @@
 // SPOP codec: the Stream Processing Offload Protocol as HAProxy 2.6 and 3.x speak it.
-// Pure bytes in, values out: no libev, no MySQL, no logging, no exceptions. Decoded values are views
-// into the caller's buffer (valid while that buffer is). See ../shared/docs/SPOP-NOTES.md.
+// Pure bytes in, values out: no libev, no MySQL, no logging, no exceptions. Decoded values are
+// views into the caller's buffer (valid while that buffer is). See ../shared/docs/SPOP-NOTES.md.
 #pragma once
 
 #include <array>
@@ -80,22 +80,57 @@ bool decode_varint(Bytes in, size_t& pos, uint64_t& v);
 struct TypedValue {
   DataType type = DataType::Null;
   bool b = false;
-  int64_t i = 0;   // Int32, Int64
-  uint64_t u = 0;  // Uint32, Uint64
+  int64_t i = 0;                 // Int32, Int64
+  uint64_t u = 0;                // Uint32, Uint64
   std::array<uint8_t, 16> ip{};  // Ipv4 uses the first 4 bytes
   std::string_view str;          // String, Binary: view into the decoded buffer
 
   static TypedValue null() { return {}; }
-  static TypedValue boolean(bool v) { TypedValue t; t.type = DataType::Bool; t.b = v; return t; }
-  static TypedValue int32(int32_t v) { TypedValue t; t.type = DataType::Int32; t.i = v; return t; }
-  static TypedValue uint32(uint32_t v) { TypedValue t; t.type = DataType::Uint32; t.u = v; return t; }
-  static TypedValue int64(int64_t v) { TypedValue t; t.type = DataType::Int64; t.i = v; return t; }
-  static TypedValue uint64(uint64_t v) { TypedValue t; t.type = DataType::Uint64; t.u = v; return t; }
-  static TypedValue string(std::string_view v) { TypedValue t; t.type = DataType::String; t.str = v; return t; }
-  static TypedValue binary(std::string_view v) { TypedValue t; t.type = DataType::Binary; t.str = v; return t; }
+  static TypedValue boolean(bool v) {
+    TypedValue t;
+    t.type = DataType::Bool;
+    t.b = v;
+    return t;
+  }
+  static TypedValue int32(int32_t v) {
+    TypedValue t;
+    t.type = DataType::Int32;
+    t.i = v;
+    return t;
+  }
+  static TypedValue uint32(uint32_t v) {
+    TypedValue t;
+    t.type = DataType::Uint32;
+    t.u = v;
+    return t;
+  }
+  static TypedValue int64(int64_t v) {
+    TypedValue t;
+    t.type = DataType::Int64;
+    t.i = v;
+    return t;
+  }
+  static TypedValue uint64(uint64_t v) {
+    TypedValue t;
+    t.type = DataType::Uint64;
+    t.u = v;
+    return t;
+  }
+  static TypedValue string(std::string_view v) {
+    TypedValue t;
+    t.type = DataType::String;
+    t.str = v;
+    return t;
+  }
+  static TypedValue binary(std::string_view v) {
+    TypedValue t;
+    t.type = DataType::Binary;
+    t.str = v;
+    return t;
+  }
 };
 void encode_typed(const TypedValue& v, std::string& out);
-bool decode_typed(Bytes in, size_t& pos, TypedValue& v);  // false: truncated or unknown type
+bool decode_typed(Bytes in, size_t& pos, TypedValue& v);   // false: truncated or unknown type
 void encode_string(std::string_view s, std::string& out);  // bare: varint length + bytes
 bool decode_string(Bytes in, size_t& pos, std::string_view& s);
 
@@ -121,7 +156,7 @@ Status parse_frame(Bytes frame, FrameHeader& header, Bytes& payload);
 struct HaproxyHello {
   std::string_view supported_versions;  // "2.0"
   uint32_t max_frame_size = 0;
-  std::string_view capabilities;        // "pipelining,async"
+  std::string_view capabilities;  // "pipelining,async"
   bool healthcheck = false;
   std::string_view engine_id;
   bool has_versions = false, has_max_frame_size = false, has_capabilities = false;
@@ -163,8 +198,13 @@ struct Message {
 struct Notify {
   std::vector<Message> messages;
   std::vector<Arg> args;
-  void clear() { messages.clear(); args.clear(); }
-  std::span<const Arg> args_of(const Message& m) const { return {args.data() + m.first_arg, m.nb_args}; }
+  void clear() {
+    messages.clear();
+    args.clear();
+  }
+  std::span<const Arg> args_of(const Message& m) const {
+    return {args.data() + m.first_arg, m.nb_args};
+  }
   // First arg named `name` of the message, or nullptr.
   const TypedValue* arg(const Message& m, std::string_view name) const;
 };
