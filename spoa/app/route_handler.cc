@@ -27,8 +27,8 @@ int pick_reader(const policy::Decision& d, uint64_t n) {
   // equidistributed (long-run shares follow the weights) and low-discrepancy (k consecutive
   // picks land on k well-spread points, so a few connections already reach every server).
   const uint64_t frac = n * 0x9E3779B97F4A7C15ULL;  // frac(n * phi) * 2^64
-  uint64_t point = static_cast<uint64_t>(
-      (static_cast<unsigned __int128>(frac) * static_cast<uint64_t>(d.total_read_weight)) >> 64);
+  // 32 bits of the fraction are plenty: total weights stay far below 2^32.
+  uint64_t point = ((frac >> 32) * static_cast<uint64_t>(d.total_read_weight)) >> 32;
   for (size_t i = 0; i < d.read_pool.size(); ++i) {
     const auto w = static_cast<uint64_t>(d.read_pool[i].weight);
     if (point < w) return static_cast<int>(i);
