@@ -201,8 +201,11 @@ void WriterActions::before_publish(const config::Config& cfg, const policy::Deci
     {
       std::lock_guard lock(mu_);
       auto& f = sql_state_[a.server];
-      if (f.busy || now_ms < f.retry_at_ms) continue;
+      // The guard only holds back the same value: the probes may not have seen the last change
+      // yet. The opposite change (fenced at start, now the writer) goes out at once.
+      if (f.busy || (f.last_read_only == a.read_only && now_ms < f.retry_at_ms)) continue;
       f.busy = true;
+      f.last_read_only = a.read_only;
     }
     const auto* st = snap.find(a.server);
     const bool super = st && st->last.super_read_only.has_value();

@@ -120,7 +120,8 @@ class WriterActions {
   std::set<std::string> left_;
   struct InFlight {
     bool busy = false;
-    int64_t retry_at_ms = 0;
+    bool last_read_only = false;  // value of the last statement sent
+    int64_t retry_at_ms = 0;      // no new statement for the same value before this
   };
   std::map<std::string, InFlight> sql_state_;  // per server; busy also read by callbacks (mu_)
 
