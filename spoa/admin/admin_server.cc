@@ -38,7 +38,9 @@ int64_t unix_ms() {
 void reply_json(httplib::Response& res, int status, const json& body) {
   res.status = status;
   res.set_header("Cache-Control", "no-store");
-  res.set_content(body.dump(2) + "\n", kJson);
+  // replace: an error message may quote invalid UTF-8 from the request (bad JSON); dump() would
+  // throw and turn a 400 into a 500.
+  res.set_content(body.dump(2, ' ', false, json::error_handler_t::replace) + "\n", kJson);
 }
 void reply_error(httplib::Response& res, int status, const std::string& message) {
   reply_json(res, status, json{{"ok", false}, {"error", message}});
