@@ -100,8 +100,10 @@ for pair in db01:db02 db02:db01 db03:db01 db04:db01 db05:db02; do
   fi
   [[ $(q "$db" "SELECT @@server_id") == "${db#db0}" ]] || fail "$db server_id"
 done
-[[ $(q db01 "SELECT @@read_only") == 0 ]] && ok "db01 writable" || fail "db01 should be writable"
-for db in db02 db03 db04 db05; do
+for db in db01 db02; do
+  [[ $(q "$db" "SELECT @@read_only") == 0 ]] && ok "$db (master) writable" || fail "$db should be writable"
+done
+for db in db03 db04 db05; do
   [[ $(q "$db" "SELECT @@read_only") == 1 ]] || fail "$db should be read_only"
 done
 for db in db01 db02 db03 db04 db05; do
@@ -127,10 +129,10 @@ qu db01 myspoa "CREATE TABLE IF NOT EXISTS myspoa.probe (id INT PRIMARY KEY, v I
   fail "myspoa cannot write myspoa.*"
 qu db05 myspoa "SET SESSION binlog_format=STATEMENT; SET SESSION sql_log_bin=0" && ok "myspoa: session binlog settings" ||
   fail "myspoa cannot set binlog_format / sql_log_bin"
-if qu db02 app "INSERT INTO app.writes (server_id, client_seq) VALUES (2, 1)" 2>/dev/null; then
-  fail "user app could write on read_only db02"
+if qu db03 app "INSERT INTO app.writes (server_id, client_seq) VALUES (3, 1)" 2>/dev/null; then
+  fail "user app could write on read_only db03"
 else
-  ok "user app is refused on read_only db02"
+  ok "user app is refused on read_only db03"
 fi
 qu db01 app "SELECT COUNT(*) FROM app.writes" >/dev/null && ok "user app reads app.*" || fail "user app cannot read"
 
