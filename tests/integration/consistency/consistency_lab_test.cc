@@ -224,21 +224,14 @@ TEST_CASE("never on a replica, never in split brain or without a writer", "[lab]
   r = run_once(lab::lab_config(), "db03");
   CHECK_FALSE(r.complete);
   CHECK(r.error.find("replica") != std::string::npos);
-  // A master with read_only=1 is not the writer, whatever the caller says. (labctl starts db02
-  // read_only; a failover test may have left it writable, then there is nothing to assert.)
-  std::string ro;
-  if (FILE* f = popen(
-          (std::string(MYSPOA_LABCTL) + " sql db02 \"SELECT @@read_only\" 2>/dev/null").c_str(),
-          "r")) {
-    char buf[256];
-    while (fgets(buf, sizeof buf, f)) ro = buf;
-    pclose(f);
-  }
-  if (ro.rfind("1", 0) == 0) {
-    r = run_once(lab::lab_config(), "db02");
-    CHECK_FALSE(r.complete);
-    CHECK(r.error.find("read_only") != std::string::npos);
-  }
+  // A master with read_only=1 is not the writer, whatever the caller says. Both lab masters are
+  // writable, so db02 is made read_only for this check and given back afterwards.
+  const std::string labctl = MYSPOA_LABCTL;
+  REQUIRE(std::system((labctl + " sql db02 \"SET GLOBAL read_only=1\" >/dev/null").c_str()) == 0);
+  r = run_once(lab::lab_config(), "db02");
+  CHECK(std::system((labctl + " sql db02 \"SET GLOBAL read_only=0\" >/dev/null").c_str()) == 0);
+  CHECK_FALSE(r.complete);
+  CHECK(r.error.find("read_only") != std::string::npos);
   ChecksumRunner none(lab::lab_config(), [] {
     return WriterInfo{std::nullopt, "both-masters-down"};
   });
