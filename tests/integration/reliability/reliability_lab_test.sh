@@ -125,7 +125,8 @@ SH
 chmod +x "$LAB/reliability-alert.sh"
 : >"$LOG" 2>/dev/null || true
 "$LABCTL" up >>"$LAB.reliability-up.log" 2>&1 || { cat "$LAB.reliability-up.log"; echo "FATAL: labctl up"; exit 1; }
-grep -qE '^agent up' <("$LABCTL" status) || { tail -n 30 "$LOG"; echo "FATAL: agent not running"; exit 1; }
+grep -qE '^agent up' <("$LABCTL" status) || {
+  grep -i warning "$LAB.reliability-up.log"; tail -n 30 "$LOG"; echo "FATAL: agent not running"; exit 1; }
 grep -qE '^haproxy up' <("$LABCTL" status) || { echo "FATAL: HAProxy not running"; exit 1; }
 wait_log 0 "scenario healthy," 30 || { tail -n 30 "$LOG"; echo "FATAL: never healthy"; exit 1; }
 
