@@ -182,12 +182,12 @@ def main():
     # 5. failover times: fault -> the agent names another writer -> first write lands on it.
     acked_by_ack = sorted(acked)
     failovers = []
-    injects = [f[0] for f in faults if f[1] == "inject"]
+    stamps = [f[0] for f in faults]
     for t, phase, kind, target, detail in faults:
         if kind == "agent-kill":
             continue
-        # Up to the next injected fault (an overlapping second fault ends the window early).
-        nxt = min([x for x in injects if x > t] + [a.end_ms])
+        # Up to the next fault event: the change is attributed to the latest one.
+        nxt = min([x for x in stamps if x > t] + [a.end_ms])
         before = timeline.writer_at(t)
         change = next((e for e in timeline.events if t < e[0] <= nxt and e[1] not in (None, before)),
                       None)

@@ -8,7 +8,10 @@
 # (> 2 s), failover times. Exit 1 when a must-be-zero count is not 0, 2 on a setup failure.
 #
 # usage: soak.sh [--minutes N | --seconds N] [--seed N] [--rate PER_CLIENT]
-#                [--labctl PATH] [--agent PATH] [--load PATH] [--keep-lab]
+#                [--labctl PATH] [--agent PATH] [--load PATH] [--keep-lab] [--no-fence]
+# By default the agent runs the lab config plus its protections (cluster.fence: read_only,
+# manage_read_only, haproxy.runtime_api: the lab's stats socket for cutting the old writer's
+# sessions); --no-fence runs the plain lab config (routing only).
 # Environment: MYSPOA_LAB_DIR (default /tmp/myspoa-lab). The lab ports are shared by every
 # developer: the script holds /tmp/myspoa-lab-dev.lock unless MYSPOA_LAB_LOCK_HELD=1.
 # The fault sequence is a pure function of the seed ($RANDOM seeded), the timing is not.
@@ -25,6 +28,7 @@ LABCTL=$REPO/tests/lab/labctl
 AGENT=${MYSPOA_BIN:-$REPO/build/bin/myspoa}
 LOAD=${LAB_LOAD_BIN:-$REPO/build/bin/lab_load}
 KEEP_LAB=0
+FENCE=1
 ARGS=("$@")
 while (($#)); do
   case "$1" in
@@ -36,6 +40,7 @@ while (($#)); do
     --agent) AGENT=${2:?}; shift 2 ;;
     --load) LOAD=${2:?}; shift 2 ;;
     --keep-lab) KEEP_LAB=1; shift ;;
+    --no-fence) FENCE=0; shift ;;
     -h | --help) sed -n '2,15p' "$0"; exit 0 ;;
     *) echo "soak: unknown option $1" >&2; exit 2 ;;
   esac
@@ -54,6 +59,14 @@ export MYSPOA_LAB_DIR=${MYSPOA_LAB_DIR:-/tmp/myspoa-lab}
 LAB=$MYSPOA_LAB_DIR
 OUT=$LAB/chaos
 CONFIG=${MYSPOA_CONFIG:-$REPO/tests/lab/myspoa.yaml}
+if ((FENCE)); then
+  src=$CONFIG
+  CONFIG=$LAB.chaos-myspoa.yaml
+  sed -e 's/^  failback: auto.*/  failback: auto\n  fence: read_only\n  manage_read_only: true/' "$src" >"$CONFIG"
+  printf 'haproxy:\n  runtime_api: ["%s"]\n' "$LAB/haproxy.sock" >>"$CONFIG"
+  grep "fence: read_only" "$CONFIG" >/dev/null || { echo "soak: could not derive $CONFIG" >&2; exit 2; }
+fi
+export MYSPOA_CONFIG=$CONFIG
 SERVERS=(db01 db02 db03 db04 db05)
 T0=$(date +%s)
 
@@ -63,8 +76,13 @@ die() { say "FATAL: $*"; exit 2; }
 
 for f in "$AGENT" "$LOAD" "$LABCTL"; do [[ -x $f ]] || die "$f missing"; done
 
-RANDOM=$SEED
-rnd() { echo $(($1 + RANDOM % ($2 - $1 + 1))); }  # uniform in [$1, $2]
+# Own generator (an LCG) in this shell: bash reseeds $RANDOM in every $(...) subshell, which would
+# make the fault sequence depend on more than the seed. rnd LO HI sets R, uniform in [LO, HI].
+RNG=$SEED
+rnd() {
+  RNG=$(((RNG * 1103515245 + 12345) % 2147483648))
+  R=$(($1 + (RNG >> 8) % ($2 - $1 + 1)))
+}
 
 # Fault log: unix_ms  phase(inject|revert)  kind  target  detail
 fault_log() { printf '%s\t%s\t%s\t%s\t%s\n' "$(now_ms)" "$1" "$2" "$3" "${4:-}" >>"$OUT/faults.tsv"; }
@@ -79,10 +97,13 @@ lab() {
 
 # ---- the agent, started the way labctl starts it (same pid file and log) -------------------------
 agent_pid() {
-  local pid
+  # No pipe into grep -q here: with pipefail an early grep exit would read as "not running".
+  local pid cmd
   pid=$(cat "$LAB/myspoa.pid" 2>/dev/null) || return 1
-  [[ $pid =~ ^[0-9]+$ ]] && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "$(basename "$AGENT")" &&
-    [[ $(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null) != Z ]] && echo "$pid"
+  [[ $pid =~ ^[0-9]+$ ]] || return 1
+  cmd=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
+  [[ $cmd == *"$(basename "$AGENT")"* && $(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null) != Z ]] &&
+    echo "$pid"
 }
 kill_agent() {
   local pid i
@@ -139,7 +160,8 @@ inject() {
     freeze) lab freeze "$db" ;;
     stop-repl) lab stop-repl "$db" ;;
     lag)
-      detail=$(rnd 3 12)
+      rnd 3 12
+      detail=$R
       LAGGED[$db]=1
       lab lag "$db" "$detail"
       ;;
@@ -164,11 +186,11 @@ revert() {
 # Masters count twice: they decide where writes go.
 TARGETS=(db01 db01 db02 db02 db03 db04 db05)
 KINDS=(crash freeze stop-repl lag crash freeze stop-repl lag agent-kill)
-pick_target() { echo "${TARGETS[$(rnd 0 $((${#TARGETS[@]} - 1)))]}"; }
-pick_kind() { echo "${KINDS[$(rnd 0 $((${#KINDS[@]} - 1)))]}"; }
+pick_target() { rnd 0 $((${#TARGETS[@]} - 1)) && R=${TARGETS[$R]}; }
+pick_kind() { rnd 0 $((${#KINDS[@]} - 1)) && R=${KINDS[$R]}; }
 
 # ---- run -------------------------------------------------------------------------------------
-say "seed $SEED, duration ${SECONDS_TOTAL} s, 2 write clients at $RATE/s each, agent $AGENT"
+say "seed $SEED, duration ${SECONDS_TOTAL} s, 2 write clients at $RATE/s each, agent $AGENT, config $CONFIG"
 "$LABCTL" down >/dev/null 2>&1 || true
 # The agent's log from its start on: its first decision is the initial writer.
 LOG_OFFSET=$(stat -c %s "$LAB/myspoa.log" 2>/dev/null || echo 0)
@@ -179,7 +201,7 @@ trap cleanup EXIT
 agent_pid >/dev/null || die "agent not running after labctl up: $(tail -n 5 "$LAB/myspoa.log")"
 # Both masters writable, healthy, db01 writing: wait for the agent to say so (bounded).
 for ((i = 0; i < 100; i++)); do
-  grep "scenario " "$LAB/myspoa.log" | tail -n 1 | grep -q "scenario healthy," && break
+  grep "scenario " "$LAB/myspoa.log" | tail -n 1 | grep "scenario healthy," >/dev/null && break
   sleep 0.2
 done
 printf '# unix_ms\tphase\tkind\ttarget\tdetail\n' >"$OUT/faults.tsv"
@@ -196,19 +218,21 @@ end=$(($(date +%s) + SECONDS_TOTAL - 20))
 n=0
 while (($(date +%s) < end && n < 1000)); do
   n=$((n + 1))
-  kind=$(pick_kind)
-  db=$(pick_target)
+  pick_kind && kind=$R
+  pick_target && db=$R
   [[ $kind == agent-kill ]] && db=agent
-  hold=$(rnd 3 12)
-  [[ $kind == agent-kill ]] && hold=$(rnd 2 5)
+  rnd 3 12 && hold=$R
+  [[ $kind == agent-kill ]] && rnd 2 5 && hold=$R
   inject "$kind" "$db"
   # One time in four a second, overlapping fault on another server (both masters broken, ...).
   kind2="" db2=""
-  if (($(rnd 1 4) == 1)); then
-    kind2=$(pick_kind)
-    db2=$(pick_target)
+  rnd 1 4
+  if ((R == 1)); then
+    pick_kind && kind2=$R
+    pick_target && db2=$R
     if [[ $kind2 != agent-kill && $db2 != "$db" ]]; then
-      sleep "$(rnd 1 3)"
+      rnd 1 3
+      sleep "$R"
       inject "$kind2" "$db2"
     else
       kind2=""
@@ -217,7 +241,8 @@ while (($(date +%s) < end && n < 1000)); do
   sleep "$hold"
   [[ -n $kind2 ]] && revert "$kind2" "$db2"
   revert "$kind" "$db"
-  sleep "$(rnd 2 8)"
+  rnd 2 8
+  sleep "$R"
 done
 say "$n fault rounds done; waiting for the load to finish"
 for p in "${LOAD_PIDS[@]}"; do wait "$p"; done

@@ -41,10 +41,13 @@ check() {  # check "what" CONDITION-RESULT(0/1)
 for f in "$LABCTL" "$LOAD" "$AGENT"; do [[ -x $f ]] || { echo "FATAL: $f missing"; exit 2; }; done
 
 agent_pid() {
-  local pid
+  # No pipe into grep -q here: with pipefail an early grep exit would read as "not running".
+  local pid cmd
   pid=$(cat "$LAB/myspoa.pid" 2>/dev/null) || return 1
-  [[ $pid =~ ^[0-9]+$ && -d /proc/$pid ]] &&
-    tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q "$(basename "$AGENT")" && echo "$pid"
+  [[ $pid =~ ^[0-9]+$ ]] || return 1
+  cmd=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
+  [[ $cmd == *"$(basename "$AGENT")"* && $(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null) != Z ]] &&
+    echo "$pid"
 }
 start_agent() {
   # As labctl starts it (same log and pid file), but $! is the agent itself (setsid may fork) and
@@ -96,7 +99,7 @@ trap cleanup EXIT
 mkdir -p "$WORK" && rm -f "$WORK"/*
 agent_pid >/dev/null || { echo "FATAL: agent not running: $(tail -n 5 "$LAB/myspoa.log")"; exit 2; }
 for ((i = 0; i < 100; i++)); do
-  grep "scenario " "$LAB/myspoa.log" | tail -n 1 | grep -q "scenario healthy," && [[ $(agent_state) == 2 ]] && break
+  grep "scenario " "$LAB/myspoa.log" | tail -n 1 | grep "scenario healthy," >/dev/null && [[ $(agent_state) == 2 ]] && break
   sleep 0.2
 done
 [[ $(agent_state) == 2 ]] || { echo "FATAL: HAProxy does not see the agent UP"; exit 2; }
@@ -160,7 +163,7 @@ check "HAProxy used its fallback backends while the agent was down ($((FB_W1 - F
 # 3./4. the agent is used again: it counts NOTIFY frames, the fallbacks take nothing more.
 check "after the restart the agent answers HAProxy (SPOP connections ${C1:-?}, NOTIFY frames +$((${N1:-0} - ${N0:-0})) in 3 s; fallback sessions +$(((FB_W3 - FB_W2) + (FB_R3 - FB_R2))))" \
   $(( ${C1:-0} < 1 || (${N1:-0} - ${N0:-0}) < 60 || (FB_W3 - FB_W2) + (FB_R3 - FB_R2) != 0 ))
-tail -c +$((ALOG_RESTART + 1)) "$LAB/myspoa.log" | grep -q "writer change: db01 takes writes"
+tail -c +$((ALOG_RESTART + 1)) "$LAB/myspoa.log" | grep "writer change: db01 takes writes" >/dev/null
 check "the restarted agent logged a new decision (writer change: db01 takes writes)" $?
 
 say "agent down $((RESTART_MS - KILL_MS)) ms; HAProxy DOWN after $down_ms ms, UP again $up_ms ms after the restart"
