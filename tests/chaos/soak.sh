@@ -112,6 +112,7 @@ kill_agent() {
   for ((i = 0; i < 50; i++)); do [[ -d /proc/$pid ]] || break; sleep 0.1; done
 }
 start_agent() {
+  agent_pid >/dev/null && return 0
   # As labctl starts it (same log and pid file), but $! is the agent itself (setsid may fork) and
   # the agent keeps none of our descriptors (the flock on the lab lock above all).
   (cd "$REPO" || exit 1
