@@ -12,7 +12,8 @@
 # By default the agent runs the lab config plus its protections (cluster.fence: read_only,
 # manage_read_only, haproxy.runtime_api: the lab's stats socket for cutting the old writer's
 # sessions); --no-fence runs the plain lab config (routing only).
-# Environment: MYSPOA_LAB_DIR (default /tmp/myspoa-lab). The lab ports are shared by every
+# Environment: MYSPOA_LAB_DIR (default /tmp/myspoa-lab), MYSPOA_LAB_PORT_BASE (MySQL ports, a
+# multiple of 10; HAProxy's and the agent's ports are fixed). The lab ports are shared by every
 # developer: the script holds /tmp/myspoa-lab-dev.lock unless MYSPOA_LAB_LOCK_HELD=1.
 # The fault sequence is a pure function of the seed ($RANDOM seeded), the timing is not.
 set -uo pipefail
@@ -59,10 +60,16 @@ export MYSPOA_LAB_DIR=${MYSPOA_LAB_DIR:-/tmp/myspoa-lab}
 LAB=$MYSPOA_LAB_DIR
 OUT=$LAB/chaos
 CONFIG=${MYSPOA_CONFIG:-$REPO/tests/lab/myspoa.yaml}
-if ((FENCE)); then
+PORT_BASE=${MYSPOA_LAB_PORT_BASE:-33060}
+if ((FENCE || PORT_BASE != 33060)); then
+  # The lab config, with the MySQL ports of a shifted lab (MYSPOA_LAB_PORT_BASE) and the fencing.
   src=$CONFIG
   CONFIG=$LAB.chaos-myspoa.yaml
-  sed -e 's/^  failback: auto.*/  failback: auto\n  fence: read_only\n  manage_read_only: true/' "$src" >"$CONFIG"
+  sed -e "s/127\.0\.0\.1:3306\([1-5]\)/127.0.0.1:$((PORT_BASE / 10))\1/" "$src" >"$CONFIG"
+  ((PORT_BASE % 10 == 0)) || { echo "soak: MYSPOA_LAB_PORT_BASE must be a multiple of 10" >&2; exit 2; }
+fi
+if ((FENCE)); then
+  sed -i -e 's/^  failback: auto.*/  failback: auto\n  fence: read_only\n  manage_read_only: true/' "$CONFIG"
   printf 'haproxy:\n  runtime_api: ["%s"]\n' "$LAB/haproxy.sock" >>"$CONFIG"
   grep "fence: read_only" "$CONFIG" >/dev/null || { echo "soak: could not derive $CONFIG" >&2; exit 2; }
 fi
@@ -261,8 +268,8 @@ dump_rows() {
     -e "SELECT id, server_id, client_seq, ROUND(UNIX_TIMESTAMP(created) * 1000) FROM app.writes
         WHERE created >= FROM_UNIXTIME($((RUN_START / 1000 - 5))) ORDER BY id"
 }
-dump_rows 33061 >"$OUT/rows-db01.tsv" || say "could not read app.writes on db01"
-dump_rows 33062 >"$OUT/rows-db02.tsv" || say "could not read app.writes on db02"
+dump_rows $((PORT_BASE + 1)) >"$OUT/rows-db01.tsv" || say "could not read app.writes on db01"
+dump_rows $((PORT_BASE + 2)) >"$OUT/rows-db02.tsv" || say "could not read app.writes on db02"
 tail -c +$((LOG_OFFSET + 1)) "$LAB/myspoa.log" >"$OUT/myspoa.log"
 
 python3 "$HERE/chaos_report.py" --seed "$SEED" --start-ms "$RUN_START" --end-ms "$RUN_END" \
