@@ -45,7 +45,7 @@ agent_pid() {
   local pid cmd
   pid=$(cat "$LAB/myspoa.pid" 2>/dev/null) || return 1
   [[ $pid =~ ^[0-9]+$ ]] || return 1
-  cmd=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
+  cmd=$(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline") || return 1
   [[ $cmd == *"$(basename "$AGENT")"* && $(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null) != Z ]] &&
     echo "$pid"
 }
