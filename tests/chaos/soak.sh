@@ -52,7 +52,7 @@ done
 
 if [[ ${MYSPOA_LAB_LOCK_HELD:-0} != 1 ]]; then
   echo "soak: waiting for $LOCK"
-  MYSPOA_LAB_LOCK_HELD=1 exec flock -w 1800 "$LOCK" "$0" "${ARGS[@]}"
+  MYSPOA_LAB_LOCK_HELD=1 exec flock -o -w 1800 "$LOCK" "$0" "${ARGS[@]}"
 fi
 
 export MYSPOA_BIN=$AGENT LAB_LOAD_BIN=$LOAD

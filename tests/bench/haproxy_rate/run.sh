@@ -17,7 +17,7 @@ BUILD=${BUILD:-$REPO/build-e2e}
 LOCK=/tmp/myspoa-lab-dev.lock
 if [[ ${MYSPOA_LAB_LOCK_HELD:-0} != 1 ]]; then
   echo "haproxy_rate bench: waiting for $LOCK"
-  MYSPOA_LAB_LOCK_HELD=1 exec flock -w 900 "$LOCK" "$0" "$@"
+  MYSPOA_LAB_LOCK_HELD=1 exec flock -o -w 900 "$LOCK" "$0" "$@"
 fi
 
 LABCTL=$REPO/tests/lab/labctl

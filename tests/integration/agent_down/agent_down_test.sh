@@ -22,7 +22,7 @@ AGENT=${3:?usage: agent_down_test.sh LABCTL LAB_LOAD MYSPOA_BIN}
 LOCK=/tmp/myspoa-lab-dev.lock
 if [[ ${MYSPOA_LAB_LOCK_HELD:-0} != 1 ]]; then
   echo "agent_down: waiting for $LOCK"
-  MYSPOA_LAB_LOCK_HELD=1 exec flock -w 900 "$LOCK" "$0" "$@"
+  MYSPOA_LAB_LOCK_HELD=1 exec flock -o -w 900 "$LOCK" "$0" "$@"
 fi
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)

@@ -20,7 +20,7 @@ LOCK=/tmp/myspoa-lab-dev.lock
 
 if [[ ${MYSPOA_LAB_LOCK_HELD:-0} != 1 ]]; then
   echo "e2e: waiting for $LOCK"
-  MYSPOA_LAB_LOCK_HELD=1 exec flock -w 900 "$LOCK" "$0" "$@"
+  MYSPOA_LAB_LOCK_HELD=1 exec flock -o -w 900 "$LOCK" "$0" "$@"
 fi
 
 export MYSPOA_BIN=$AGENT

@@ -19,7 +19,7 @@ LAB=${MYSPOA_LAB_DIR:-/tmp/myspoa-lab}
 LOCK=/tmp/myspoa-lab-dev.lock
 if [[ $LAB == /tmp/myspoa-lab && ${MYSPOA_LAB_LOCK_HELD:-0} != 1 ]]; then
   echo "ops: waiting for $LOCK"
-  MYSPOA_LAB_LOCK_HELD=1 exec flock -w 900 "$LOCK" "$0" "$@"
+  MYSPOA_LAB_LOCK_HELD=1 exec flock -o -w 900 "$LOCK" "$0" "$@"
 fi
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
 PORT_BASE=${MYSPOA_LAB_PORT_BASE:-33060}

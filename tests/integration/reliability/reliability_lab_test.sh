@@ -23,7 +23,7 @@ LOAD=${4:?}
 LOCK=/tmp/myspoa-lab-dev.lock
 if [[ ${MYSPOA_LAB_LOCK_HELD:-0} != 1 ]]; then
   echo "reliability: waiting for $LOCK"
-  MYSPOA_LAB_LOCK_HELD=1 exec flock -w 900 "$LOCK" "$0" "$@"
+  MYSPOA_LAB_LOCK_HELD=1 exec flock -o -w 900 "$LOCK" "$0" "$@"
 fi
 
 SRC=$(cd "$(dirname "$0")/../../.." && pwd)
