@@ -137,10 +137,10 @@ void MysqlClient::start_connect() {
 }
 
 void MysqlClient::after_connect(st_mysql* ret) {
+  fd_ = mysql_get_socket(mysql_);  // -1 after a failure: the library closed its socket
   if (!ret) return fail(mysql_error_text(), mysql_errno(mysql_), true, false);
   const char* v = mysql_get_server_info(mysql_);
   server_version_ = v ? v : "";
-  fd_ = mysql_get_socket(mysql_);
   start_query();
 }
 
@@ -358,8 +358,12 @@ void MysqlClient::close_handle() {
   ev_timer_stop(loop_, &deadline_);
   if (mysql_) {
     // Shut the socket first: mysql_close() then cannot wait on a frozen peer (COM_QUIT fails
-    // at once), even when an async operation was suspended mid-way.
-    if (fd_ >= 0) ::shutdown(fd_, SHUT_RDWR);
+    // at once), even when an async operation was suspended mid-way. Ask the library for the
+    // socket, never the cached fd_: after a failed connect or a lost connection Connector/C has
+    // already closed it, and that number may by now belong to another thread (the admin HTTP
+    // endpoint's listening or accepted socket: a stray shutdown made its requests fail).
+    const auto fd = mysql_get_socket(mysql_);
+    if (fd >= 0) ::shutdown(fd, SHUT_RDWR);
     mysql_close(mysql_);
     mysql_ = nullptr;
   }

@@ -94,7 +94,12 @@ bool AdminServer::start(std::string& error) {
     std::lock_guard lock(rate_mu_);
     stopping_ = false;
   }
-  thread_ = std::thread([this] { http_->listen_after_bind(); });
+  thread_ = std::thread([this] {
+    // False only when accept() failed on a socket stop() did not close: the endpoint is gone.
+    if (!http_->listen_after_bind())
+      spdlog::error("admin endpoint on {} stopped accepting connections: {}",
+                    config_.listen.to_string(), std::strerror(errno));
+  });
   sampler_ = std::thread([this] {
     std::unique_lock lock(rate_mu_);
     while (!stopping_) {

@@ -39,6 +39,14 @@ struct Agent {
   ~Agent() { app.stop(); }
 };
 
+// The response, or the test stops here saying why there was none: never dereference a null
+// httplib::Result.
+const httplib::Response& got(const httplib::Result& r) {
+  INFO("no HTTP response: " << httplib::to_string(r.error()));
+  REQUIRE(r);
+  return *r;
+}
+
 // Waits (bounded) until every server has been probed at least once.
 void wait_probed(app::App& app) {
   for (int i = 0; i < 100; ++i) {
@@ -75,7 +83,7 @@ TEST_CASE("admin endpoint: views, actions and bad input", "[admin][http]") {
 
   SECTION("status") {
     auto r = c.Get("/status");
-    REQUIRE(r);
+    got(r);
     CHECK(r->status == 200);
     CHECK(r->get_header_value("Content-Type") == "application/json");
     const auto j = json::parse(r->body);
@@ -86,7 +94,7 @@ TEST_CASE("admin endpoint: views, actions and bad input", "[admin][http]") {
   }
   SECTION("metrics") {
     auto r = c.Get("/metrics");
-    REQUIRE(r);
+    got(r);
     CHECK(r->status == 200);
     CHECK(r->get_header_value("Content-Type").rfind("text/plain; version=0.0.4", 0) == 0);
     CHECK(r->body.find("myspoa_server_up{server=\"db05\"} 0") != std::string::npos);
@@ -94,14 +102,14 @@ TEST_CASE("admin endpoint: views, actions and bad input", "[admin][http]") {
   }
   SECTION("checks") {
     auto r = c.Get("/check/db03/status");
-    REQUIRE(r);
+    got(r);
     CHECK(r->status == 503);
     CHECK(r->body.rfind("db03 is down: ", 0) == 0);
     r = c.Get("/check/db03/replication");
-    REQUIRE(r);
+    got(r);
     CHECK(r->status == 503);
     r = c.Get("/check/db99/status");
-    REQUIRE(r);
+    got(r);
     CHECK(r->status == 404);
   }
   SECTION("unknown paths and path tricks") {
@@ -110,85 +118,85 @@ TEST_CASE("admin endpoint: views, actions and bad input", "[admin][http]") {
           "/check/%2e%2e%2f%2e%2e%2fetc%2fpasswd/status", "/servers/db03/drain/../undrain",
           "/check/db03/status/extra", "/check//status", "/%00"}) {
       auto r = c.Get(path);
-      REQUIRE(r);
+      got(r);
       INFO(path);
       CHECK(r->status == 404);
     }
     const std::string longname(5000, 'a');
     auto r = c.Get(("/check/" + longname + "/status").c_str());
-    REQUIRE(r);
+    got(r);
     CHECK((r->status == 404 || r->status == 414));
     r = c.Post(("/servers/" + longname + "/drain").c_str(), "", "text/plain");
-    REQUIRE(r);
+    got(r);
     CHECK((r->status == 404 || r->status == 414));
   }
   SECTION("drain and undrain") {
     auto r = c.Post("/servers/db03/drain", "", "text/plain");
-    REQUIRE(r);
+    got(r);
     CHECK(r->status == 200);
     CHECK(agent.app.overrides().drained.count("db03") == 1);
-    auto s = json::parse(c.Get("/status")->body);
+    auto s = json::parse(got(c.Get("/status")).body);
     CHECK(s["servers"][2]["drained"] == true);
     r = c.Post("/servers/db03/undrain", "", "text/plain");
-    REQUIRE(r);
+    got(r);
     CHECK(r->status == 200);
     CHECK(agent.app.overrides().drained.empty());
     r = c.Post("/servers/db77/drain", "", "text/plain");
-    REQUIRE(r);
+    got(r);
     CHECK(r->status == 404);
-    auto ev = json::parse(c.Get("/events?since=0")->body);
+    auto ev = json::parse(got(c.Get("/events?since=0")).body);
     CHECK(ev["events"].size() >= 2);
-    CHECK(c.Get("/events?since=abc")->status == 400);
-    CHECK(c.Get("/events?since=-1")->status == 400);
+    CHECK(got(c.Get("/events?since=abc")).status == 400);
+    CHECK(got(c.Get("/events?since=-1")).status == 400);
   }
   SECTION("writer: bad JSON, refusals, force") {
     auto r = c.Post("/writer", "{not json", "application/json");
-    REQUIRE(r);
+    got(r);
     CHECK(r->status == 400);
     CHECK(json::parse(r->body)["error"].get<std::string>().find("bad JSON") == 0);
-    CHECK(c.Post("/writer", "[1,2]", "application/json")->status == 400);
-    CHECK(c.Post("/writer", R"({"server": 3})", "application/json")->status == 400);
-    CHECK(c.Post("/writer", R"({"server": "db02", "force": "yes"})", "application/json")->status ==
+    CHECK(got(c.Post("/writer", "[1,2]", "application/json")).status == 400);
+    CHECK(got(c.Post("/writer", R"({"server": 3})", "application/json")).status == 400);
+    CHECK(got(c.Post("/writer", R"({"server": "db02", "force": "yes"})", "application/json"))
+              .status == 400);
+    CHECK(got(c.Post("/writer", R"({"server": "db02", "extra": 1})", "application/json")).status ==
           400);
-    CHECK(c.Post("/writer", R"({"server": "db02", "extra": 1})", "application/json")->status ==
-          400);
-    CHECK(c.Post("/writer", R"({"server": "db42"})", "application/json")->status == 404);
+    CHECK(got(c.Post("/writer", R"({"server": "db42"})", "application/json")).status == 404);
     r = c.Post("/writer", R"({"server": "db03"})", "application/json");
-    REQUIRE(r);
+    got(r);
     CHECK(r->status == 409);  // a replica
     r = c.Post("/writer", R"({"server": "db02", "force": false})", "application/json");
-    REQUIRE(r);
+    got(r);
     CHECK(r->status == 409);  // down
     CHECK(json::parse(r->body)["error"].get<std::string>().find("not up") != std::string::npos);
     CHECK_FALSE(agent.app.overrides().writer_pin);
     r = c.Post("/writer", R"({"server": "db02", "force": true})", "application/json");
-    REQUIRE(r);
+    got(r);
     CHECK(r->status == 200);
     CHECK(agent.app.overrides().writer_pin == std::optional<std::string>("db02"));
   }
   SECTION("huge bodies are rejected") {
     const std::string big(admin::kMaxBodyBytes + 1024, 'x');
     auto r = c.Post("/writer", big, "application/json");
-    REQUIRE(r);
+    got(r);
     CHECK(r->status == 413);
   }
   SECTION("reload and checksum callbacks") {
     auto r = c.Post("/reload", "", "text/plain");
-    REQUIRE(r);
+    got(r);
     CHECK(r->status == 200);
     reload_answer = "cluster.servers[1].address: bad port";
     r = c.Post("/reload", "", "text/plain");
-    REQUIRE(r);
+    got(r);
     CHECK(r->status == 500);
     CHECK(r->body.find("bad port") != std::string::npos);
     CHECK(reloads == 2);
     for (const char* p : {"/checksum/run", "/checksum/cancel"}) {
       r = c.Post(p, "{}", "application/json");
-      REQUIRE(r);
+      got(r);
       CHECK(r->status == 501);
       CHECK(r->body.find("checksum runner not configured") != std::string::npos);
     }
-    CHECK(c.Get("/checksum")->status == 501);
+    CHECK(got(c.Get("/checksum")).status == 501);
   }
   server.stop();
 }
@@ -205,23 +213,23 @@ TEST_CASE("admin endpoint: bearer token guards actions, not views", "[admin][htt
   httplib::Client c("127.0.0.1", server.port());
   c.set_read_timeout(5, 0);
 
-  CHECK(c.Get("/status")->status == 200);
-  CHECK(c.Get("/metrics")->status == 200);
-  CHECK(c.Get("/checksum")->body == R"({"state":"idle"})");
+  CHECK(got(c.Get("/status")).status == 200);
+  CHECK(got(c.Get("/metrics")).status == 200);
+  CHECK(got(c.Get("/checksum")).body == R"({"state":"idle"})");
   auto r = c.Post("/servers/db04/drain", "", "text/plain");
-  REQUIRE(r);
+  got(r);
   CHECK(r->status == 401);
   CHECK(agent.app.overrides().drained.empty());
   httplib::Headers wrong = {{"Authorization", "Bearer sesame-124"}};
-  CHECK(c.Post("/servers/db04/drain", wrong, "", "text/plain")->status == 401);
+  CHECK(got(c.Post("/servers/db04/drain", wrong, "", "text/plain")).status == 401);
   httplib::Headers basic = {{"Authorization", "Basic sesame-123"}};
-  CHECK(c.Post("/servers/db04/drain", basic, "", "text/plain")->status == 401);
+  CHECK(got(c.Post("/servers/db04/drain", basic, "", "text/plain")).status == 401);
   httplib::Headers good = {{"Authorization", "Bearer sesame-123"}};
-  CHECK(c.Post("/servers/db04/drain", good, "", "text/plain")->status == 200);
+  CHECK(got(c.Post("/servers/db04/drain", good, "", "text/plain")).status == 200);
   CHECK(agent.app.overrides().drained.count("db04") == 1);
   // The token never shows up in the views.
-  CHECK(c.Get("/status")->body.find("sesame") == std::string::npos);
-  CHECK(c.Get("/metrics")->body.find("sesame") == std::string::npos);
+  CHECK(got(c.Get("/status")).body.find("sesame") == std::string::npos);
+  CHECK(got(c.Get("/metrics")).body.find("sesame") == std::string::npos);
 }
 
 TEST_CASE("admin endpoint refuses a non-loopback listen without a token", "[admin][http]") {
