@@ -108,8 +108,9 @@ sqlr db01 "SET GLOBAL read_only=0"
 sqlr db02 "SET GLOBAL read_only=0"
 "$LABCTL" wait-repl 60 >/dev/null 2>&1 || say "warning: replicas not caught up"
 
-sed -e 's/^  failback: auto.*/  failback: auto\n  fence: read_only\n  manage_read_only: true/' \
-  "$SRC/tests/lab/myspoa.yaml" >"$CONF"
+# The lab's config with fencing on; its haproxy section (if any) is replaced by ours (this lab dir).
+awk '/^haproxy:/ {skip = 1; next} skip && /^[^ #]/ {skip = 0} !skip' "$SRC/tests/lab/myspoa.yaml" |
+  sed -e 's/^  failback: auto.*/  failback: auto\n  fence: read_only\n  manage_read_only: true/' >"$CONF"
 cat >>"$CONF" <<YAML
 haproxy:
   runtime_api: ["$LAB/haproxy.sock"]
