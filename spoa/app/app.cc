@@ -264,10 +264,12 @@ void App::on_consistency_verdict(const std::string& server, bool inconsistent) {
   const bool drain = config().consistency.drain_on_inconsistent;
   if (inconsistent) {
     if (drain) set_inconsistent(server, true);
-    events_.add("consistency", server,
-                server + " is inconsistent, requires rebuild" +
-                    (drain ? (config().cluster.drain_inconsistent ? ": drained from reads" : "")
-                           : " (on_inconsistent: flag, still serving reads)"));
+    const std::string msg =
+        server + " is inconsistent, requires rebuild" +
+        (drain ? (config().cluster.drain_inconsistent ? ": drained from reads" : "")
+               : " (on_inconsistent: flag, still serving reads)");
+    events_.add("consistency", server, msg);
+    if (!was) alert("inconsistency", server, msg);
   } else if (was) {
     set_inconsistent(server, false);
     events_.add("consistency", server, server + " is consistent again");
