@@ -193,7 +193,10 @@ def main():
                       None)
         if change is None:
             continue
-        first = next((w for w in acked_by_ack if w[0] >= change[0] and w[3] == change[1]), None)
+        # First write on the new writer while it still is the writer.
+        until = min([e[0] for e in timeline.events if e[0] > change[0]] + [a.end_ms])
+        first = next((w for w in acked_by_ack
+                      if change[0] <= w[0] <= until + GRACE_MS and w[3] == change[1]), None)
         failovers.append((t, phase, kind, target, before, change[1], change[0] - t,
                           (first[0] - t) if first else None))
 

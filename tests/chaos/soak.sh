@@ -108,7 +108,7 @@ agent_pid() {
   local pid cmd
   pid=$(cat "$LAB/myspoa.pid" 2>/dev/null) || return 1
   [[ $pid =~ ^[0-9]+$ ]] || return 1
-  cmd=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
+  cmd=$(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline") || return 1
   [[ $cmd == *"$(basename "$AGENT")"* && $(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null) != Z ]] &&
     echo "$pid"
 }
@@ -162,7 +162,8 @@ declare -A LAGGED=()
 # ---- faults ----------------------------------------------------------------------------------
 # inject KIND TARGET; revert KIND TARGET
 inject() {
-  local kind=$1 db=$2 detail=""
+  local kind=$1 db=$2 detail="" t
+  t=$(now_ms)  # the fault starts with the command (the kill is logged after the process is gone)
   case "$kind" in
     crash) lab crash "$db" ;;
     freeze) lab freeze "$db" ;;
@@ -175,7 +176,7 @@ inject() {
       ;;
     agent-kill) kill_agent ;;
   esac
-  fault_log inject "$kind" "$db" "$detail"
+  printf '%s\tinject\t%s\t%s\t%s\n' "$t" "$kind" "$db" "$detail" >>"$OUT/faults.tsv"
   say "inject $kind $db $detail"
 }
 revert() {
