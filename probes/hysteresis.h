@@ -28,7 +28,10 @@ class LivenessTracker {
   Transition observe(bool ok);
   Liveness state() const { return state_; }
   // Starts from a state known before (configuration reload): no new rise/fall needed.
-  void seed(Liveness s) { state_ = candidate_ = s; streak_ = 0; }
+  void seed(Liveness s) {
+    state_ = candidate_ = s;
+    streak_ = 0;
+  }
 
  private:
   Thresholds t_;
@@ -44,7 +47,10 @@ class ReplicationTracker {
   explicit ReplicationTracker(Thresholds t) : t_(t) {}
   Transition observe(ReplHealth observed);
   ReplHealth state() const { return state_; }
-  void seed(ReplHealth s) { state_ = candidate_ = s; streak_ = 0; }
+  void seed(ReplHealth s) {
+    state_ = candidate_ = s;
+    streak_ = 0;
+  }
 
  private:
   Thresholds t_;

@@ -61,7 +61,7 @@ struct ProbeEngine::Server {
   MysqlClient client;
   ServerHealth health;
   uint64_t launched_round = 0;
-  bool added_by_reload = false;  // not in the previous engine's snapshot
+  bool added_by_reload = false;        // not in the previous engine's snapshot
   bool heartbeat_table_ready = false;  // CREATE ... IF NOT EXISTS done on this server
   uint64_t heartbeat_seq = 0;          // picks the slot row of the next write
   HeartbeatLag heartbeat_lag;

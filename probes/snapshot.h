@@ -12,9 +12,9 @@ namespace myspoa::probes {
 
 // One row of SHOW SLAVE STATUS / SHOW REPLICA STATUS, normalised over MariaDB and MySQL 8 names.
 struct ReplicationStatus {
-  bool io_running = false;   // Slave_IO_Running / Replica_IO_Running == "Yes"
-  bool sql_running = false;  // Slave_SQL_Running / Replica_SQL_Running == "Yes"
-  std::string io_state;      // raw value ("Yes", "No", "Connecting")
+  bool io_running = false;                // Slave_IO_Running / Replica_IO_Running == "Yes"
+  bool sql_running = false;               // Slave_SQL_Running / Replica_SQL_Running == "Yes"
+  std::string io_state;                   // raw value ("Yes", "No", "Connecting")
   std::optional<int64_t> seconds_behind;  // NULL means broken, never 0
   std::string master_host;                // Master_Host / Source_Host
   int master_port = 0;
@@ -39,9 +39,9 @@ struct ReplicationStatus {
 
 // The raw result of one probe of one server.
 struct ProbeResult {
-  bool ok = false;       // connected and the liveness query answered within its deadline
-  std::string error;     // why not ok ("connect timeout after 300 ms", "Access denied ...")
-  int64_t at_ms = 0;     // steady-clock time of the probe's end
+  bool ok = false;    // connected and the liveness query answered within its deadline
+  std::string error;  // why not ok ("connect timeout after 300 ms", "Access denied ...")
+  int64_t at_ms = 0;  // steady-clock time of the probe's end
   int64_t latency_us = 0;
   bool read_only = false;
   std::optional<bool> super_read_only;  // absent on MariaDB
@@ -57,18 +57,26 @@ enum class ReplHealth : uint8_t { Unknown, Ok, Broken, Lagging, NotReplica };
 
 inline const char* to_string(Liveness v) {
   switch (v) {
-    case Liveness::Up: return "up";
-    case Liveness::Down: return "down";
-    default: return "unknown";
+    case Liveness::Up:
+      return "up";
+    case Liveness::Down:
+      return "down";
+    default:
+      return "unknown";
   }
 }
 inline const char* to_string(ReplHealth v) {
   switch (v) {
-    case ReplHealth::Ok: return "ok";
-    case ReplHealth::Broken: return "broken";
-    case ReplHealth::Lagging: return "lagging";
-    case ReplHealth::NotReplica: return "not-replica";
-    default: return "unknown";
+    case ReplHealth::Ok:
+      return "ok";
+    case ReplHealth::Broken:
+      return "broken";
+    case ReplHealth::Lagging:
+      return "lagging";
+    case ReplHealth::NotReplica:
+      return "not-replica";
+    default:
+      return "unknown";
   }
 }
 
@@ -90,9 +98,9 @@ struct ServerState {
 };
 
 struct Snapshot {
-  uint64_t round = 0;      // increments every probe round
-  bool complete = false;   // every server has reached a known liveness at least once
-  int64_t taken_at_ms = 0; // steady clock
+  uint64_t round = 0;                // increments every probe round
+  bool complete = false;             // every server has reached a known liveness at least once
+  int64_t taken_at_ms = 0;           // steady clock
   std::vector<ServerState> servers;  // same order as config.cluster.servers
 
   const ServerState* find(const std::string& name) const {

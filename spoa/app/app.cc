@@ -28,13 +28,14 @@ int64_t unix_ms() {
 }
 }  // namespace
 
-App::App(config::Config config)
-    : board_(config.agent.threads), handler_(board_) {
+App::App(config::Config config) : board_(config.agent.threads), handler_(board_) {
   configs_.push_back(std::make_unique<const config::Config>(std::move(config)));
   config_.store(configs_.back().get(), std::memory_order_release);
 }
 
-App::~App() { stop(); }
+App::~App() {
+  stop();
+}
 
 bool App::start(std::string& error) {
   started_unix_ms_ = unix_ms();
@@ -91,8 +92,9 @@ bool App::start(std::string& error) {
         on_consistency_verdict(server, inconsistent);
       });
   consistency_->start();
-  events_.add("agent", "", std::string("myspoa ") + kVersion + " started, SPOP on " +
-                               config().agent.listen.to_string());
+  events_.add(
+      "agent", "",
+      std::string("myspoa ") + kVersion + " started, SPOP on " + config().agent.listen.to_string());
   return true;
 }
 
@@ -153,7 +155,8 @@ std::string App::reload(const std::string& path) {
   try {
     fresh = config::load_config_file(path);
   } catch (const config::ConfigError& e) {
-    const std::string why = std::string("reload refused, keeping the running configuration: ") + e.what();
+    const std::string why =
+        std::string("reload refused, keeping the running configuration: ") + e.what();
     spdlog::error("{}", why);
     events_.add("reload", "", why);
     return why;
@@ -217,7 +220,8 @@ std::string App::drain(const std::string& server, bool drained) {
     else
       overrides_.drained.erase(server);
   }
-  events_.add("operator", server, drained ? server + " drained by operator" : server + " undrained by operator");
+  events_.add("operator", server,
+              drained ? server + " drained by operator" : server + " undrained by operator");
   spdlog::warn("{} {} by operator", server, drained ? "drained" : "undrained");
   return "";
 }
@@ -242,7 +246,8 @@ std::string App::promote(const std::string& server, bool force) {
     std::lock_guard lock(overrides_mu_);
     overrides_.writer_pin = server;
   }
-  events_.add("operator", server, "operator moves the writer to " + server + (force ? " (forced)" : ""));
+  events_.add("operator", server,
+              "operator moves the writer to " + server + (force ? " (forced)" : ""));
   spdlog::warn("operator moves the writer to {}{}", server, force ? " (forced)" : "");
   return "";
 }
@@ -314,7 +319,8 @@ void App::on_round(probes::SnapshotPtr snapshot) {
   }
   if (!previous_ || previous_->scenario != decision->scenario) {
     const auto msg = "scenario " + decision->scenario +
-                     (decision->writer ? ", writer " + *decision->writer : ", writes refused: " + decision->refusal) +
+                     (decision->writer ? ", writer " + *decision->writer
+                                       : ", writes refused: " + decision->refusal) +
                      (decision->backup_mode ? " (BACKUP MODE: no healthy peer master)" : "");
     if (decision->scenario == "healthy")
       spdlog::info("{}", msg);
@@ -387,8 +393,9 @@ uint64_t App::flap_holds() const {
 int run_agent(const std::string& config_path, const std::string& log_level_override) {
   config::Config cfg;
   try {
-    cfg = config_path.empty() ? config::parse_config(config::default_config_yaml(), "<embedded default>")
-                              : config::load_config_file(config_path);
+    cfg = config_path.empty()
+              ? config::parse_config(config::default_config_yaml(), "<embedded default>")
+              : config::load_config_file(config_path);
   } catch (const config::ConfigError& e) {
     spdlog::critical("invalid configuration: {}", e.what());
     return 2;
@@ -432,9 +439,15 @@ int run_agent(const std::string& config_path, const std::string& log_level_overr
   admin_callbacks.checksum_run = [&app, reply](const std::string&) {
     return reply(app.consistency()->http_run());
   };
-  admin_callbacks.checksum_cancel = [&app, reply] { return reply(app.consistency()->http_cancel()); };
-  admin_callbacks.checksum_status = [&app, reply] { return reply(app.consistency()->http_status()); };
-  admin_callbacks.checksum_report = [&app, reply] { return reply(app.consistency()->http_report()); };
+  admin_callbacks.checksum_cancel = [&app, reply] {
+    return reply(app.consistency()->http_cancel());
+  };
+  admin_callbacks.checksum_status = [&app, reply] {
+    return reply(app.consistency()->http_status());
+  };
+  admin_callbacks.checksum_report = [&app, reply] {
+    return reply(app.consistency()->http_report());
+  };
   admin_callbacks.consistency = [&app] { return app.consistency()->verdicts(); };
   admin::AdminServer admin_server(app, cfg.admin, std::move(admin_callbacks));
   if (!admin_server.start(error)) {

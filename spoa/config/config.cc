@@ -16,7 +16,8 @@ namespace {
   throw ConfigError(key + ": " + what);
 }
 
-// Every mapping is checked against the keys it may hold, so a typo is an error, not a silent default.
+// Every mapping is checked against the keys it may hold, so a typo is an error, not a silent
+// default.
 void check_keys(const YAML::Node& node, const std::string& path, std::set<std::string> allowed) {
   if (!node.IsMap()) fail(path, "must be a mapping");
   for (const auto& kv : node) {
@@ -97,8 +98,8 @@ bool valid_hhmm(const std::string& t) {
 void parse_consistency(const YAML::Node& node, ConsistencyConfig& k) {
   const std::string p = "consistency";
   check_keys(node, p,
-             {"enabled", "interval_s", "window", "databases", "tables", "chunk_time_ms", "max_lag_s",
-              "max_threads_running", "on_inconsistent", "schema_table"});
+             {"enabled", "interval_s", "window", "databases", "tables", "chunk_time_ms",
+              "max_lag_s", "max_threads_running", "on_inconsistent", "schema_table"});
   read(node, p, "enabled", k.enabled);
   read(node, p, "interval_s", k.interval_s);
   read(node, p, "window", k.window);
@@ -149,7 +150,8 @@ Config parse_config(const std::string& yaml_text, const std::string& source_name
   c.source = source_name;
 
   if (const auto agent = root["agent"]) {
-    check_keys(agent, "agent", {"listen", "threads", "max_frame_size", "log_level", "refusal_listen"});
+    check_keys(agent, "agent",
+               {"listen", "threads", "max_frame_size", "log_level", "refusal_listen"});
     read_endpoint(agent, "agent", "listen", c.agent.listen);
     read_endpoint(agent, "agent", "refusal_listen", c.agent.refusal_listen);
     read(agent, "agent", "threads", c.agent.threads);
@@ -157,7 +159,8 @@ Config parse_config(const std::string& yaml_text, const std::string& source_name
     read(agent, "agent", "log_level", c.agent.log_level);
     if (c.agent.threads < 1 || c.agent.threads > 64) fail("agent.threads", "must be 1..64");
     if (c.agent.max_frame_size < 256) fail("agent.max_frame_size", "must be >= 256");
-    static const std::set<std::string> levels{"trace", "debug", "info", "warn", "error", "critical", "off"};
+    static const std::set<std::string> levels{"trace", "debug",    "info", "warn",
+                                              "error", "critical", "off"};
     if (!levels.count(c.agent.log_level))
       fail("agent.log_level", "unknown level '" + c.agent.log_level + "'");
   }
@@ -223,8 +226,8 @@ Config parse_config(const std::string& yaml_text, const std::string& source_name
     require_positive(m.rise, "mysql.rise");
     require_positive(m.fall, "mysql.fall");
     if (m.max_lag_s <= 0) fail("mysql.max_lag_s", "must be > 0");
-    static const std::set<std::string> modes{"", "DISABLED", "PREFERRED", "REQUIRED", "VERIFY_CA",
-                                             "VERIFY_IDENTITY"};
+    static const std::set<std::string> modes{"",         "DISABLED",  "PREFERRED",
+                                             "REQUIRED", "VERIFY_CA", "VERIFY_IDENTITY"};
     if (!modes.count(m.ssl_mode)) fail("mysql.ssl_mode", "unknown mode '" + m.ssl_mode + "'");
   }
 

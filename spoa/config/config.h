@@ -57,9 +57,9 @@ struct MysqlConfig {
 };
 
 struct ServerConfig {
-  std::string name;     // "db01"
-  Endpoint address;     // MySQL address probed by the agent
-  std::string backend;  // HAProxy backend that routes to this server, e.g. "be_db01"
+  std::string name;        // "db01"
+  Endpoint address;        // MySQL address probed by the agent
+  std::string backend;     // HAProxy backend that routes to this server, e.g. "be_db01"
   std::string replica_of;  // empty for masters
   int weight = 100;        // read weight before lag adjustment
 };
@@ -84,7 +84,6 @@ struct ClusterConfig {
   Fence fence = Fence::None;
   bool manage_read_only = false;
 
-
   const ServerConfig* find(const std::string& name) const {
     for (const auto& s : servers)
       if (s.name == name) return &s;
@@ -102,9 +101,9 @@ struct ConsistencyConfig {
   std::vector<std::string> exclude_databases;
   std::vector<std::string> include_tables;  // "db.tbl", '*' matches any characters
   std::vector<std::string> exclude_tables;
-  int chunk_time_ms = 500;       // target time of one chunk on the writer
-  double max_lag_s = 1.0;        // pause while a replica lags more than this
-  int max_threads_running = 25;  // pause while the writer runs more threads than this
+  int chunk_time_ms = 500;            // target time of one chunk on the writer
+  double max_lag_s = 1.0;             // pause while a replica lags more than this
+  int max_threads_running = 25;       // pause while the writer runs more threads than this
   bool drain_on_inconsistent = true;  // on_inconsistent: drain (default) | flag
   std::string schema_table = "myspoa.checksums";
 };
