@@ -10,7 +10,8 @@ LABCTL=${1:?usage: lab_test.sh LABCTL [LAB_LOAD_BIN]}
 export LAB_LOAD_BIN=${2:-${LAB_LOAD_BIN:-}}
 # A private lab (own directory and ports), so the test never touches a developer's running lab.
 export MYSPOA_LAB_DIR=${LAB_TEST_DIR:-/tmp/myspoa-lab-ctest}
-export MYSPOA_LAB_PORT_BASE=${LAB_TEST_PORT_BASE:-36060}
+# Below 32768: outside the kernel's ephemeral range, so no client source port can hold them.
+export MYSPOA_LAB_PORT_BASE=${LAB_TEST_PORT_BASE:-26060}
 LAB=$MYSPOA_LAB_DIR
 BASE=$MYSPOA_LAB_PORT_BASE
 
