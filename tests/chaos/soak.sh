@@ -103,15 +103,7 @@ lab() {
 }
 
 # ---- the agent, started the way labctl starts it (same pid file and log) -------------------------
-agent_pid() {
-  # No pipe into grep -q here: with pipefail an early grep exit would read as "not running".
-  local pid cmd
-  pid=$(cat "$LAB/myspoa.pid" 2>/dev/null) || return 1
-  [[ $pid =~ ^[0-9]+$ ]] || return 1
-  cmd=$(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline") || return 1
-  [[ $cmd == *"$(basename "$AGENT")"* && $(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null) != Z ]] &&
-    echo "$pid"
-}
+source "$REPO/tests/lab/agent_helpers.sh"
 kill_agent() {
   local pid i
   pid=$(agent_pid) || return 0
@@ -120,15 +112,7 @@ kill_agent() {
 }
 start_agent() {
   agent_pid >/dev/null && return 0
-  # As labctl starts it (same log and pid file), but $! is the agent itself (setsid may fork) and
-  # the agent keeps none of our descriptors (the flock on the lab lock above all).
-  (cd "$REPO" || exit 1
-    for fd in /proc/$BASHPID/fd/*; do
-      fd=${fd##*/}
-      ((fd > 2)) && eval "exec $fd>&-"
-    done 2>/dev/null
-    exec "$AGENT" --config "${MYSPOA_CONFIG:-$REPO/tests/lab/myspoa.yaml}" </dev/null >>"$LAB/myspoa.log" 2>&1) &
-  echo $! >"$LAB/myspoa.pid"
+  spawn_agent
   local i
   for ((i = 0; i < 50; i++)); do
     timeout 1 bash -c 'exec 3<>/dev/tcp/127.0.0.1/12345' 2>/dev/null && return 0

@@ -40,26 +40,8 @@ check() {  # check "what" CONDITION-RESULT(0/1)
 }
 for f in "$LABCTL" "$LOAD" "$AGENT"; do [[ -x $f ]] || { echo "FATAL: $f missing"; exit 2; }; done
 
-agent_pid() {
-  # No pipe into grep -q here: with pipefail an early grep exit would read as "not running".
-  local pid cmd
-  pid=$(cat "$LAB/myspoa.pid" 2>/dev/null) || return 1
-  [[ $pid =~ ^[0-9]+$ ]] || return 1
-  cmd=$(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline") || return 1
-  [[ $cmd == *"$(basename "$AGENT")"* && $(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null) != Z ]] &&
-    echo "$pid"
-}
-start_agent() {
-  # As labctl starts it (same log and pid file), but $! is the agent itself (setsid may fork) and
-  # the agent keeps none of our descriptors (the flock on the lab lock above all).
-  (cd "$REPO" || exit 1
-    for fd in /proc/$BASHPID/fd/*; do
-      fd=${fd##*/}
-      ((fd > 2)) && eval "exec $fd>&-"
-    done 2>/dev/null
-    exec "$AGENT" --config "${MYSPOA_CONFIG:-$REPO/tests/lab/myspoa.yaml}" </dev/null >>"$LAB/myspoa.log" 2>&1) &
-  echo $! >"$LAB/myspoa.pid"
-}
+source "$REPO/tests/lab/agent_helpers.sh"
+start_agent() { spawn_agent; }
 # srv_op_state of be_myspoa_agent/agent from the runtime API (2 = UP, 0 = DOWN).
 agent_state() {
   echo "show servers state be_myspoa_agent" | timeout 2 socat - "UNIX-CONNECT:$LAB/haproxy.sock" 2>/dev/null |
