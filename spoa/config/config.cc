@@ -235,13 +235,15 @@ Config parse_config(const std::string& yaml_text, const std::string& source_name
   if (!cluster) fail("cluster", "missing");
   check_keys(cluster, "cluster",
              {"masters", "servers", "failback", "drain_inconsistent", "masters_in_read_pool",
-              "promotion_wait_ms", "fence", "manage_read_only"});
+              "promotion_wait_ms", "rejoin_grace_ms", "fence", "manage_read_only"});
   auto& cl = c.cluster;
   read(cluster, "cluster", "masters", cl.masters);
   read(cluster, "cluster", "drain_inconsistent", cl.drain_inconsistent);
   read(cluster, "cluster", "masters_in_read_pool", cl.masters_in_read_pool);
   read(cluster, "cluster", "promotion_wait_ms", cl.promotion_wait_ms);
   if (cl.promotion_wait_ms < 0) fail("cluster.promotion_wait_ms", "must be >= 0");
+  read(cluster, "cluster", "rejoin_grace_ms", cl.rejoin_grace_ms);
+  if (cl.rejoin_grace_ms < 0) fail("cluster.rejoin_grace_ms", "must be >= 0");
   std::string fence = "none";
   read(cluster, "cluster", "fence", fence);
   if (fence == "none")

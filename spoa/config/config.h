@@ -77,6 +77,10 @@ struct ClusterConfig {
   // Before a master takes writes over from another, it must have applied every event it received
   // (relay log applied); writes are refused meanwhile, for at most this long.
   int promotion_wait_ms = 5000;
+  // When a master comes back (down -> up), the writer's own replication from it needs a moment
+  // to reconnect (MASTER_CONNECT_RETRY). For this long after the peer came up, the writer's
+  // broken replication from it does not take writes away from the writer.
+  int rejoin_grace_ms = 5000;
   // Fencing (opt-in): with Fence::ReadOnly a reachable master that writes leave gets
   // read_only=1 (and super_read_only=1 where it exists). With manage_read_only the agent also sets
   // read_only=0 on the writer (and fences every other up master), so read_only follows the writer.

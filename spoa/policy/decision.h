@@ -25,6 +25,10 @@ struct ServerVerdict {
   bool readable = false;  // member of read_pool
   int weight = 0;         // read weight when readable, else 0
   std::string why;        // "in read pool", "excluded: replication lagging (lag 7.0 s)", ...
+  bool up = false;        // liveness Up in the snapshot
+  // Masters only: when this decision chain first saw it up after it was down; 0 when down or up
+  // since before the first known decision. Carried from decision to decision.
+  int64_t up_since_ms = 0;
 };
 
 struct Decision {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <map>
 #include <vector>
 
 namespace myspoa::policy {
@@ -33,10 +34,11 @@ std::string join(const std::vector<std::string>& parts, const std::string& sep) 
 struct MasterView {
   std::vector<std::string> names;  // cluster.masters order
   std::set<std::string> up;
-  std::set<std::string> current;   // up, and replication Ok or every other master down
-  std::set<std::string> eligible;  // current and not drained
-  std::vector<std::string> down;   // not up, in order
-  std::vector<std::string> stale;  // up but not current, in order
+  std::set<std::string> current;            // up, and replication Ok or every other master down
+  std::set<std::string> eligible;           // current and not drained
+  std::vector<std::string> down;            // not up, in order
+  std::vector<std::string> stale;           // up but not current, in order
+  std::map<std::string, int64_t> up_since;  // see ServerVerdict::up_since_ms
 };
 
 class Decider {
@@ -113,10 +115,48 @@ class Decider {
     }
   }
 
+  const ServerVerdict* previous_verdict(const std::string& name) const {
+    if (!prev_ || !prev_->known) return nullptr;
+    for (const auto& v : prev_->servers)
+      if (v.name == name) return &v;
+    return nullptr;
+  }
+
+  // When master m came up, as carried by the previous decisions (0: down, or up from the start).
+  int64_t up_since(const std::string& m) const {
+    if (!up(m)) return 0;
+    const auto* pv = previous_verdict(m);
+    if (!pv) return 0;
+    return pv->up ? pv->up_since_ms : d_.decided_at_ms;
+  }
+
+  // The previous writer keeps writes while its replication from a peer that has just come back
+  // (within cluster.rejoin_grace_ms) is not re-established yet: its IO thread reconnects on its
+  // own schedule (MASTER_CONNECT_RETRY), and handing writes to the master that just returned
+  // would move them for nothing (and before HAProxy's own checks see that master up).
+  bool peers_rejoining(const std::string& m) {
+    if (!prev_ || prev_->writer != m || cluster_.rejoin_grace_ms <= 0) return false;
+    std::vector<std::string> rejoining;
+    for (const auto& other : mv_.up) {
+      if (other == m) continue;
+      const int64_t since = mv_.up_since[other];
+      if (since == 0 || d_.decided_at_ms - since >= cluster_.rejoin_grace_ms) return false;
+      rejoining.push_back(other + " came back " + std::to_string(d_.decided_at_ms - since) +
+                          " ms ago");
+    }
+    if (rejoining.empty()) return false;
+    d_.notes.push_back(m + " keeps writes: " + repl_problem(m) + " while " + join(rejoining, ", ") +
+                       " (cluster.rejoin_grace_ms " + std::to_string(cluster_.rejoin_grace_ms) +
+                       ")");
+    return true;
+  }
+
   void view_masters() {
     mv_.names = cluster_.masters;
-    for (const auto& m : mv_.names)
+    for (const auto& m : mv_.names) {
       if (up(m)) mv_.up.insert(m);
+      mv_.up_since[m] = up_since(m);
+    }
     const bool single = mv_.names.size() == 1;
     for (const auto& m : mv_.names) {
       if (!up(m)) {
@@ -125,7 +165,7 @@ class Decider {
       }
       const bool alone = mv_.up.size() == 1;  // every other master is down
       const bool repl_ok = state(m)->replication == ReplHealth::Ok;
-      if (single || alone || repl_ok) {
+      if (single || alone || repl_ok || peers_rejoining(m)) {
         mv_.current.insert(m);
         if (!drained(m)) mv_.eligible.insert(m);
       } else {
@@ -238,6 +278,8 @@ class Decider {
       v.name = sc.name;
       v.master = is_master(sc.name);
       v.writer = d_.writer && *d_.writer == sc.name;
+      v.up = up(sc.name);
+      if (v.master) v.up_since_ms = mv_.up_since[sc.name];
       const auto* st = state(sc.name);
       std::string excluded;  // reason, "" when readable
       if (!st) {

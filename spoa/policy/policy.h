@@ -18,6 +18,11 @@
 // - A master is "current" when it is up and its own replication (from its peer) is Ok, or when it
 //   is up and every other master is down (its replication is then necessarily broken: ignored).
 //   Replication Unknown/NotReplica on a master of a multi-master cluster counts as broken.
+//   Rejoin grace: the previous writer also stays current while every other up master came back
+//   (down -> up) less than cluster.rejoin_grace_ms ago: its IO thread to the returning peer
+//   reconnects on its own schedule, and that alone must not move writes to the returning master.
+//   "Came back" is carried in the decisions (ServerVerdict::up_since_ms), so it needs history:
+//   at start every up master counts as up for long.
 // - Writer eligibility: a current master not drained by the operator.
 // - Writer choice: an eligible operator pin wins; else with failback Manual the previous writer
 //   stays while eligible; else the first eligible master in cluster.masters order. Split brain

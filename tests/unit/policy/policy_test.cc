@@ -648,3 +648,84 @@ TEST_CASE("no promotion wait when the writer does not change or the relay log is
   CHECK(writer_of(failback) == "");
   CHECK(failback.promoting == std::optional<std::string>("db01"));
 }
+
+TEST_CASE("a master that just came back does not take writes from the up writer",
+          "[policy][rejoin]") {
+  ClusterConfig cluster = seed_cluster();
+  cluster.rejoin_grace_ms = 5000;
+  const auto mysql = mysql_cfg();
+  World w(cluster);
+  const Decision healthy = decide(w.s, cluster, mysql, nullptr, {}, 0);
+  w.down("db02").broken("db01");  // db01's IO thread to the dead db02: Connecting
+  const Decision alone = decide(w.s, cluster, mysql, &healthy, {}, 1000);
+  REQUIRE(writer_of(alone) == "db01");
+  REQUIRE(alone.backup_mode);
+
+  // db02 restarts and replicates from db01 at once; db01's IO thread reconnects later.
+  w.at("db02").liveness = Liveness::Up;
+  w.at("db02").replication = ReplHealth::Ok;
+  const Decision back = decide(w.s, cluster, mysql, &alone, {}, 9000);
+  CHECK(writer_of(back) == "db01");
+  CHECK(back.writer_change.empty());
+  CHECK(verdict(back, "db02").up_since_ms == 9000);
+  CHECK(has_note(back, "db01 keeps writes"));
+  CHECK(has_note(back, "db02 came back 0 ms ago"));
+  CHECK(read_names(back) == Names{"db01", "db02", "db03", "db04", "db05"});
+
+  const Decision later = decide(w.s, cluster, mysql, &back, {}, 13999);
+  CHECK(writer_of(later) == "db01");
+  CHECK(verdict(later, "db02").up_since_ms == 9000);  // carried, not reset
+
+  SECTION("db01 reconnects within the grace: simply healthy") {
+    w.at("db01").replication = ReplHealth::Ok;
+    const Decision ok = decide(w.s, cluster, mysql, &later, {}, 14000);
+    CHECK(writer_of(ok) == "db01");
+    CHECK(ok.scenario == "healthy");
+    CHECK_FALSE(has_note(ok, "keeps writes"));
+  }
+  SECTION("still broken after the grace: the table's 'db01 replication broken' row") {
+    const Decision after = decide(w.s, cluster, mysql, &later, {}, 14000);
+    CHECK(writer_of(after) == "db02");
+    CHECK(after.scenario == "db01-replication-broken");
+    CHECK(read_names(after) == Names{"db02", "db05"});
+  }
+  SECTION("both broken: the grace delays split brain, it does not hide it") {
+    w.broken("db02");
+    const Decision grace = decide(w.s, cluster, mysql, &back, {}, 10000);
+    CHECK(writer_of(grace) == "db01");
+    CHECK(read_names(grace) == Names{"db01", "db03", "db04"});
+    const Decision after = decide(w.s, cluster, mysql, &grace, {}, 14000);
+    CHECK(after.scenario == "split-brain");
+    CHECK(writer_of(after) == "");
+  }
+  SECTION("rejoin_grace_ms 0 restores the immediate move") {
+    cluster.rejoin_grace_ms = 0;
+    const Decision now = decide(w.s, cluster, mysql, &alone, {}, 9000);
+    CHECK(writer_of(now) == "db02");
+  }
+}
+
+TEST_CASE("the rejoin grace needs history: no grace at start or for a non-writer",
+          "[policy][rejoin]") {
+  const ClusterConfig cluster = seed_cluster();
+  const auto mysql = mysql_cfg();
+  World w(cluster);
+  w.broken("db01");
+  // Agent start: nothing says db02 just came back.
+  const Decision first = decide(w.s, cluster, mysql, nullptr, {}, 0);
+  CHECK(writer_of(first) == "db02");
+  CHECK(verdict(first, "db02").up_since_ms == 0);
+
+  // db01 down, db02 writer; db01 comes back replicating while db02's IO thread reconnects:
+  // db02 keeps being current, db01 is current and preferred, so writes fail back to db01.
+  World v(cluster);
+  const Decision healthy = decide(v.s, cluster, mysql, nullptr, {}, 0);
+  v.down("db01").broken("db02");
+  const Decision failover = decide(v.s, cluster, mysql, &healthy, {}, 1000);
+  REQUIRE(writer_of(failover) == "db02");
+  v.at("db01").liveness = Liveness::Up;
+  v.at("db01").replication = ReplHealth::Ok;
+  const Decision back = decide(v.s, cluster, mysql, &failover, {}, 5000);
+  CHECK(writer_of(back) == "db01");
+  CHECK(back.scenario == "healthy");
+}
