@@ -159,6 +159,9 @@ StatusInputs AdminServer::gather() {
     in.decisions_per_s = rate_value_;
   }
   in.failovers = app_.failovers();
+  in.writer_actions = app_.writer_action_counters();
+  in.alerts = app_.alert_counters();
+  in.flap_holds = app_.flap_holds();
   in.started_unix_ms = app_.started_unix_ms();
   in.now_unix_ms = unix_ms();
   in.version = kVersion;

@@ -230,8 +230,9 @@ std::string render_metrics(const StatusInputs& in) {
   const auto& cfg = *in.config;
   const policy::Decision* d = in.decision.get();
   Prom p;
+  const char* type = "gauge";
   auto per_server = [&](const char* name, const char* help, auto value_of) {
-    p.family(name, "gauge", help);
+    p.family(name, type, help);
     for (const auto& sc : cfg.cluster.servers) {
       const auto* st = state_of(in, sc.name);
       const std::optional<double> v = value_of(sc, st);
@@ -286,6 +287,15 @@ std::string render_metrics(const StatusInputs& in) {
                           ? std::optional<double>(static_cast<double>(st->last.latency_us) / 1e6)
                           : std::optional<double>();
              });
+  per_server("myspoa_server_flapping",
+             "1 while flap damping holds the server Down (mysql.flap_threshold).",
+             [&](const SC&, const ST* st) { return b(st && st->flapping); });
+  type = "counter";
+  per_server("myspoa_server_state_changes_total",
+             "Liveness or replication state changes since the probes (re)started.",
+             [&](const SC&, const ST* st) {
+               return std::optional<double>(st ? static_cast<double>(st->transitions) : 0.0);
+             });
 
   p.family("myspoa_backup_mode", "gauge", "1 when the writer has no healthy peer master.");
   p.sample("myspoa_backup_mode", "", d && d->backup_mode ? 1 : 0);
@@ -337,6 +347,32 @@ std::string render_metrics(const StatusInputs& in) {
 
   p.family("myspoa_failovers_total", "counter", "Writer changes away from a previous writer.");
   p.sample("myspoa_failovers_total", "", static_cast<double>(in.failovers));
+  const auto counter = [&](const char* name, const char* help, uint64_t value) {
+    p.family(name, "counter", help);
+    p.sample(name, "", static_cast<double>(value));
+  };
+  const auto& wa = in.writer_actions;
+  counter("myspoa_flap_holds_total", "Times flap damping held a server Down.", in.flap_holds);
+  counter("myspoa_fences_total", "read_only=1 statements that succeeded (cluster.fence).",
+          wa.fences);
+  counter("myspoa_unfences_total",
+          "read_only=0 statements that succeeded (cluster.manage_read_only).", wa.unfences);
+  counter("myspoa_read_only_failures_total", "read_only statements that failed.",
+          wa.read_only_failures);
+  counter("myspoa_session_cut_passes_total",
+          "Passes over HAProxy's sessions to cut the old writer's (haproxy.runtime_api).",
+          wa.session_cuts);
+  counter("myspoa_sessions_cut_total", "Write sessions shut down through HAProxy's runtime API.",
+          wa.sessions_cut);
+  counter("myspoa_runtime_api_failures_total", "HAProxy runtime API commands that failed.",
+          wa.runtime_api_failures);
+  p.family("myspoa_alerts_total", "counter", "Alert command runs (alerts.command) by result.");
+  const std::pair<const char*, uint64_t> alert_results[] = {{"succeeded", in.alerts.succeeded},
+                                                            {"failed", in.alerts.failed},
+                                                            {"timed_out", in.alerts.timed_out},
+                                                            {"dropped", in.alerts.dropped}};
+  for (const auto& [result, n] : alert_results)
+    p.sample("myspoa_alerts_total", Prom::label("result", result), static_cast<double>(n));
   p.family("myspoa_probe_rounds_total", "counter", "Probe rounds completed.");
   p.sample("myspoa_probe_rounds_total", "",
            in.snapshot ? static_cast<double>(in.snapshot->round) : 0.0);

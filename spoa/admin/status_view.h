@@ -11,7 +11,9 @@
 #include <nlohmann/json.hpp>
 
 #include "probes/snapshot.h"
+#include "spoa/app/alerts.h"
 #include "spoa/app/event_log.h"
+#include "spoa/app/writer_actions.h"
 #include "spoa/config/config.h"
 #include "spoa/policy/decision.h"
 #include "spoa/policy/policy.h"
@@ -33,6 +35,9 @@ struct StatusInputs {
   DecisionCounts decisions{};
   double decisions_per_s = 0.0;
   uint64_t failovers = 0;
+  app::WriterActionCounters writer_actions;  // fencing, read_only, session cuts
+  app::AlertCounters alerts;
+  uint64_t flap_holds = 0;  // servers held Down by flap damping since the probes (re)started
   int64_t started_unix_ms = 0;
   int64_t now_unix_ms = 0;
   std::string version;

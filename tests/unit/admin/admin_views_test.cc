@@ -216,6 +216,15 @@ TEST_CASE("metrics carry servers, writer, decisions and histogram", "[admin]") {
   in.spop.notify_latency[10] = 4;  // [1024, 2048) ns
   in.spop.notify_latency[12] = 1;  // [4096, 8192) ns
   in.spop.notify_latency_sum_ns = 10000;
+  f.server("db04").flapping = true;
+  f.server("db04").transitions = 7;
+  in.flap_holds = 2;
+  in.writer_actions.fences = 3;
+  in.writer_actions.sessions_cut = 11;
+  in.writer_actions.runtime_api_failures = 1;
+  in.alerts.succeeded = 4;
+  in.alerts.dropped = 5;
+  in.snapshot = f.inputs().snapshot;
 
   const auto text = admin::render_metrics(in);
   const auto m = samples(text);
@@ -240,6 +249,19 @@ TEST_CASE("metrics carry servers, writer, decisions and histogram", "[admin]") {
   CHECK(m.at("myspoa_start_time_seconds") == 1'700'000'000);
   CHECK(m.at(R"(myspoa_info{version="9.8.7"})") == 1);
   CHECK(m.at(R"(myspoa_probe_duration_seconds{server="db01"})") == Approx(0.0015));
+  // Protections: flap damping, fencing, session cuts, alerts.
+  CHECK(m.at(R"(myspoa_server_flapping{server="db04"})") == 1);
+  CHECK(m.at(R"(myspoa_server_flapping{server="db03"})") == 0);
+  CHECK(m.at(R"(myspoa_server_state_changes_total{server="db04"})") == 7);
+  CHECK(m.at("myspoa_flap_holds_total") == 2);
+  CHECK(m.at("myspoa_fences_total") == 3);
+  CHECK(m.at("myspoa_unfences_total") == 0);
+  CHECK(m.at("myspoa_sessions_cut_total") == 11);
+  CHECK(m.at("myspoa_runtime_api_failures_total") == 1);
+  CHECK(m.at(R"(myspoa_alerts_total{result="succeeded"})") == 4);
+  CHECK(m.at(R"(myspoa_alerts_total{result="dropped"})") == 5);
+  CHECK(text.find("# TYPE myspoa_server_state_changes_total counter") != std::string::npos);
+  CHECK(text.find("# TYPE myspoa_server_flapping gauge") != std::string::npos);
   // Histogram: cumulative buckets, le = 2^(i+1) ns.
   CHECK(m.at(R"(myspoa_spop_notify_latency_seconds_bucket{le="1.024e-06"})") == 0);
   CHECK(m.at(R"(myspoa_spop_notify_latency_seconds_bucket{le="2.048e-06"})") == 4);
