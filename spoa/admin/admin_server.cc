@@ -69,7 +69,10 @@ bool AdminServer::start(std::string& error) {
   if (!error.empty()) return false;
 
   http_ = std::make_unique<httplib::Server>();
-  http_->new_task_queue = [] { return new httplib::ThreadPool(2); };
+  // Each connection holds a thread until it sends its request (read timeout) or its keep-alive
+  // ends: a few idle or slow clients (a stuck scraper, a half-open health check) must not make
+  // HAProxy's /check requests or the operator wait behind them.
+  http_->new_task_queue = [] { return new httplib::ThreadPool(kHttpThreads); };
   http_->set_payload_max_length(kMaxBodyBytes);
   http_->set_read_timeout(5, 0);
   http_->set_write_timeout(5, 0);

@@ -54,6 +54,8 @@ struct AdminCallbacks {
 
 // Largest request body accepted (bigger: 413).
 inline constexpr size_t kMaxBodyBytes = 64 * 1024;
+// HTTP worker threads: connections beyond this wait (idle ones for at most the 5 s read timeout).
+inline constexpr int kHttpThreads = 8;
 
 class AdminServer {
  public:

@@ -3,6 +3,11 @@
 // Loopback only, ephemeral ports.
 #include <catch2/catch.hpp>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <thread>
 
@@ -241,4 +246,32 @@ TEST_CASE("admin endpoint refuses a non-loopback listen without a token", "[admi
   CHECK_FALSE(server.start(error));
   CHECK(error.find("admin.token") != std::string::npos);
   CHECK(server.port() == 0);
+}
+
+// An idle client holds an HTTP thread until the server's 5 s read timeout. A handful of them
+// (a stuck scraper, half-open health checks) must not hold up the next request.
+TEST_CASE("admin endpoint: idle connections do not starve requests", "[admin][http]") {
+  Agent agent;
+  admin::AdminServer server(agent.app, agent.cfg.admin, {});
+  std::string error;
+  REQUIRE(server.start(error));
+  std::vector<int> idle;
+  for (int i = 0; i < admin::kHttpThreads - 2; ++i) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    REQUIRE(fd >= 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(server.port());
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    idle.push_back(fd);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // accepted and dispatched
+  httplib::Client c("127.0.0.1", server.port());
+  c.set_connection_timeout(2, 0);
+  c.set_read_timeout(3, 0);  // below the 5 s the idle clients would hold a too-small pool
+  CHECK(got(c.Get("/status")).status == 200);
+  CHECK(got(c.Get("/check/db01/status")).status == 503);
+  for (int fd : idle) ::close(fd);
+  server.stop();
 }
