@@ -103,6 +103,10 @@ void MysqlClient::run(std::string sql, Done done) {
   start_connect();
 }
 
+bool tls_required(const std::string& ssl_mode) {
+  return ssl_mode == "REQUIRED" || ssl_mode == "VERIFY_CA" || ssl_mode == "VERIFY_IDENTITY";
+}
+
 void MysqlClient::start_connect() {
   mysql_ = mysql_init(nullptr);
   if (!mysql_) {
@@ -117,6 +121,7 @@ void MysqlClient::start_connect() {
   mysql_options(mysql_, MYSQL_OPT_READ_TIMEOUT, &safety_s);
   mysql_options(mysql_, MYSQL_OPT_WRITE_TIMEOUT, &safety_s);
   if (!s_.ssl_mode.empty() && s_.ssl_mode != "DISABLED") {
+    // PREFERRED: TLS when the server offers it. REQUIRED: also checked after the handshake.
     my_bool on = 1;
     mysql_options(mysql_, MYSQL_OPT_SSL_ENFORCE, &on);
     my_bool verify = (s_.ssl_mode == "VERIFY_CA" || s_.ssl_mode == "VERIFY_IDENTITY") ? 1 : 0;
@@ -139,6 +144,11 @@ void MysqlClient::start_connect() {
 void MysqlClient::after_connect(st_mysql* ret) {
   fd_ = mysql_get_socket(mysql_);  // -1 after a failure: the library closed its socket
   if (!ret) return fail(mysql_error_text(), mysql_errno(mysql_), true, false);
+  // Connector/C's MYSQL_OPT_SSL_ENFORCE only asks for TLS: without certificate verification it
+  // goes on in plain text when the server has no TLS. REQUIRED must not.
+  if (tls_required(s_.ssl_mode) && !mysql_get_ssl_cipher(mysql_))
+    return fail("mysql.ssl_mode " + s_.ssl_mode + ": the server did not negotiate TLS", 0, true,
+                false);
   const char* v = mysql_get_server_info(mysql_);
   server_version_ = v ? v : "";
   start_query();

@@ -28,11 +28,15 @@ struct MysqlClientSettings {
   std::string password;  // never logged
   int connect_timeout_ms = 300;
   int query_timeout_ms = 300;
-  std::string ssl_mode;  // "", DISABLED, REQUIRED, VERIFY_CA, VERIFY_IDENTITY
+  std::string ssl_mode;  // "", DISABLED, PREFERRED, REQUIRED, VERIFY_CA, VERIFY_IDENTITY
   std::string ssl_ca;
   int backoff_base_ms = 125;  // delay before the 2nd reconnect attempt; doubles, jittered x[0.5,1]
   int backoff_max_ms = 500;
 };
+
+// True for the ssl_mode values under which a connection without TLS is refused (REQUIRED,
+// VERIFY_CA, VERIFY_IDENTITY). PREFERRED uses TLS when the server offers it.
+bool tls_required(const std::string& ssl_mode);
 
 // What one run() produced. Results hold every result set obtained before an error, in order
 // (a statement without a result set gives an empty ResultSet).

@@ -213,3 +213,34 @@ TEST_CASE("probe engine follows lab faults within 2 intervals + rise/fall") {
   CHECK(c.probes_ok > 0);
   CHECK(c.rounds > 0);
 }
+
+// The lab's MariaDB has no TLS (have_ssl DISABLED): REQUIRED must refuse the plain-text session
+// that Connector/C would otherwise fall back to; PREFERRED connects.
+TEST_CASE("ssl_mode REQUIRED refuses a server without TLS; PREFERRED falls back") {
+  spdlog::set_level(spdlog::level::warn);
+  static Lab lab;
+  for (const char* mode : {"REQUIRED", "PREFERRED"}) {
+    auto cfg = lab_config();
+    cfg.mysql.ssl_mode = mode;
+    cfg.mysql.heartbeat = false;
+    cfg.cluster.servers.resize(1);  // db01 alone
+    cfg.cluster.masters = {"db01"};
+    ProbeEngine engine(cfg);
+    engine.start();
+    const bool required = std::string(mode) == "REQUIRED";
+    const long ms = wait_for(engine, 5000, [&](const Snapshot& s) {
+      const auto& d = srv(s, "db01");
+      return required ? d.liveness == Liveness::Down : d.up();
+    });
+    INFO(mode << " after " << ms << " ms");
+    CHECK(ms >= 0);
+    const auto s = engine.snapshot();
+    if (required) {
+      CHECK_THAT(srv(*s, "db01").last.error, Catch::Matchers::Contains("did not negotiate TLS"));
+      CHECK_FALSE(srv(*s, "db01").last.ok);
+    } else {
+      CHECK(srv(*s, "db01").last.ok);
+    }
+    engine.stop();
+  }
+}
