@@ -235,13 +235,16 @@ class Decider {
   // writes acknowledged by the old writer could be overwritten or lost. True (writes refused,
   // d_.promoting set) while its relay log is not applied and cluster.promotion_wait_ms has not
   // elapsed since the wait began; past that the promotion goes ahead with a note.
+  // With no known previous writer (agent start, or writes refused) the writer may be taking
+  // over from a master that wrote moments ago (before an agent restart, or through HAProxy's
+  // static fallback while the agent was down): it waits too.
   bool awaiting_relay_log(const std::string& w) {
-    if (!prev_ || !prev_->known || prev_->writer == w) return false;
+    if (prev_ && prev_->known && prev_->writer == w) return false;
     const auto* st = state(w);
     if (!st || !st->last.replication || st->last.replication->relay_log_applied()) return false;
     const auto& r = *st->last.replication;
     const int64_t now = d_.decided_at_ms;
-    const int64_t since = prev_->promoting == w ? prev_->promoting_since_ms : now;
+    const int64_t since = prev_ && prev_->promoting == w ? prev_->promoting_since_ms : now;
     if (now - since >= cluster_.promotion_wait_ms) {
       d_.notes.push_back("promotion wait expired after " + std::to_string(now - since) +
                          " ms: " + w + " takes writes with its relay log not applied (read " +

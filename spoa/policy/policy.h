@@ -35,7 +35,8 @@
 // - Promotion wait: a master that takes writes over from another (failover, failback, operator
 //   move) must first have applied its relay log (read position = executed position); until then
 //   writes are refused ("promoting db02: ...") for at most cluster.promotion_wait_ms, after which
-//   it takes writes anyway with a note. Reads are not held back.
+//   it takes writes anyway with a note. Reads are not held back. With no known previous writer
+//   (first decision after start, writes refused before) the chosen writer waits too.
 // - Read weight = weight * (1 - 0.9 * min(lag / max_lag_s, 1)), rounded, at least 1: linear down
 //   to 10 % at the lag limit. Exclusion itself follows ReplHealth (the probe's hysteresis).
 #pragma once

@@ -634,8 +634,9 @@ TEST_CASE("no promotion wait when the writer does not change or the relay log is
   behind.exec_master_log_pos = 100;
   // The current writer being behind its peer does not stop it from writing.
   w.at("db01").last.replication = behind;
-  const Decision first = decide(w.s, cluster, mysql, nullptr, {}, 0);
-  const Decision again = decide(w.s, cluster, mysql, &first, {}, 250);
+  const Decision healthy = decide(World(cluster).s, cluster, mysql, nullptr, {}, 0);
+  REQUIRE(writer_of(healthy) == "db01");
+  const Decision again = decide(w.s, cluster, mysql, &healthy, {}, 250);
   CHECK(writer_of(again) == "db01");
   CHECK_FALSE(again.promoting);
   // Failback to db01 while db01 has not applied db02's writes: it waits too.
@@ -728,4 +729,34 @@ TEST_CASE("the rejoin grace needs history: no grace at start or for a non-writer
   const Decision back = decide(v.s, cluster, mysql, &failover, {}, 5000);
   CHECK(writer_of(back) == "db01");
   CHECK(back.scenario == "healthy");
+}
+
+// After an agent restart nothing says who wrote last: db02 may have taken writes a moment ago
+// (before the restart, or through HAProxy's static fallback). db01 waits for its relay log too.
+TEST_CASE("at start the chosen writer also waits for its relay log", "[policy][promotion]") {
+  const ClusterConfig cluster = seed_cluster();
+  const auto mysql = mysql_cfg();
+  World w(cluster);
+  myspoa::probes::ReplicationStatus behind;
+  behind.master_log_file = behind.relay_master_log_file = "db02-bin.000003";
+  behind.read_master_log_pos = 900;
+  behind.exec_master_log_pos = 100;
+  w.at("db01").last.replication = behind;
+  Decision starting = decide(World(cluster).incomplete().s, cluster, mysql, nullptr, {}, 0);
+  REQUIRE_FALSE(starting.known);
+  const Decision* const starts[] = {nullptr, &starting};
+  for (const Decision* prev : starts) {
+    const Decision first = decide(w.s, cluster, mysql, prev, {}, 100);
+    CHECK(writer_of(first) == "");
+    CHECK(first.promoting == std::optional<std::string>("db01"));
+    CHECK_THAT(first.refusal, Catch::Matchers::Contains("promoting db01"));
+  }
+  const Decision first = decide(w.s, cluster, mysql, &starting, {}, 100);
+  w.at("db01").last.replication->exec_master_log_pos = 900;
+  const Decision applied = decide(w.s, cluster, mysql, &first, {}, 350);
+  CHECK(writer_of(applied) == "db01");
+  CHECK_THAT(applied.writer_change, Catch::Matchers::Contains("after applying its relay log"));
+  // Applied from the start: no wait at all.
+  const Decision clean = decide(w.s, cluster, mysql, nullptr, {}, 0);
+  CHECK(writer_of(clean) == "db01");
 }
