@@ -251,6 +251,7 @@ class Decider {
                          r.master_log_file + ":" + std::to_string(r.read_master_log_pos) +
                          ", executed " + r.relay_master_log_file + ":" +
                          std::to_string(r.exec_master_log_pos) + ")");
+      promotion_expired_ = true;
       return false;
     }
     d_.promoting = w;
@@ -337,9 +338,14 @@ class Decider {
       if (!d_.writer) {
         d_.writer_change = d_.refusal + ": writes refused (was " + *before + ")";
       } else if (!before && prev_ && prev_->promoting == d_.writer) {
-        d_.writer_change = *d_.writer + " takes writes after applying its relay log (waited " +
-                           std::to_string(d_.decided_at_ms - prev_->promoting_since_ms) + " ms, " +
-                           d_.scenario + ")" + suffix;
+        const std::string waited =
+            std::to_string(d_.decided_at_ms - prev_->promoting_since_ms) + " ms, " + d_.scenario;
+        d_.writer_change =
+            promotion_expired_
+                ? *d_.writer + " takes writes with its relay log NOT applied: promotion wait " +
+                      "expired (waited " + waited + ")" + suffix
+                : *d_.writer + " takes writes after applying its relay log (waited " + waited +
+                      ")" + suffix;
       } else if (!before) {
         d_.writer_change = *d_.writer + " takes writes (" + d_.scenario + ")" + suffix;
       } else if (ov_.writer_pin && *ov_.writer_pin == *d_.writer) {
@@ -371,6 +377,7 @@ class Decider {
   const Overrides& ov_;
   MasterView mv_;
   Decision d_;
+  bool promotion_expired_ = false;  // the writer takes writes because its wait ran out
 };
 
 }  // namespace

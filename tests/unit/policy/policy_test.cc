@@ -621,6 +621,9 @@ TEST_CASE("promotion wait is bounded by promotion_wait_ms", "[policy][promotion]
   const Decision expired = decide(w.s, cluster, mysql, &waiting, {}, 2100);
   CHECK(writer_of(expired) == "db02");
   CHECK(has_note(expired, "promotion wait expired after 2000 ms"));
+  // The change must not claim the relay log was applied.
+  CHECK_THAT(expired.writer_change, Catch::Matchers::Contains("relay log NOT applied"));
+  CHECK_THAT(expired.writer_change, !Catch::Matchers::Contains("after applying"));
 }
 
 TEST_CASE("no promotion wait when the writer does not change or the relay log is applied",
