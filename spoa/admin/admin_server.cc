@@ -10,12 +10,15 @@
 #include <spdlog/spdlog.h>
 
 #include "spoa/app/app.h"
+#include "spoa/app/clock.h"
 #include "spoa/server/spop_server.h"
 #include "spoa/version.h"
 
 namespace myspoa::admin {
 
 namespace {
+using app::steady_ms;
+using app::unix_ms;
 using nlohmann::json;
 
 constexpr const char* kJson = "application/json";
@@ -23,17 +26,6 @@ constexpr const char* kPromText = "text/plain; version=0.0.4; charset=utf-8";
 constexpr const char* kText = "text/plain; charset=utf-8";
 // Server names in paths: what a configured name may contain, bounded (anything else is a 404).
 constexpr const char* kName = "([A-Za-z0-9_.-]{1,64})";
-
-int64_t steady_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-int64_t unix_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 void reply_json(httplib::Response& res, int status, const json& body) {
   res.status = status;

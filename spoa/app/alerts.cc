@@ -12,6 +12,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "spoa/app/clock.h"
+
 extern char** environ;
 
 namespace myspoa::app {
@@ -31,12 +33,6 @@ std::string iso_utc(int64_t unix_ms) {
   const size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
   std::snprintf(buf + n, sizeof buf - n, ".%03dZ", static_cast<int>(unix_ms % 1000));
   return buf;
-}
-
-int64_t steady_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
 }
 
 }  // namespace

@@ -9,24 +9,12 @@
 #include "consistency/consistency_scheduler.h"
 #include "probes/probe_engine.h"
 #include "spoa/admin/admin_server.h"
+#include "spoa/app/clock.h"
 #include "spoa/app/refusal_endpoint.h"
 #include "spoa/server/spop_server.h"
 #include "spoa/version.h"
 
 namespace myspoa::app {
-
-namespace {
-int64_t steady_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-int64_t unix_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-}  // namespace
 
 App::App(config::Config config) : board_(config.agent.threads), handler_(board_) {
   configs_.push_back(std::make_unique<const config::Config>(std::move(config)));
