@@ -12,14 +12,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include "spoa/app/clock.h"
+
 namespace myspoa::app {
 namespace {
-
-int64_t steady_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 
 constexpr int64_t kRetryAfterFailureMs = 1000;
 // After a success the next probes must first see the new read_only before we act again.
@@ -28,11 +24,6 @@ constexpr int64_t kSecondCutAfterMs = 1000;
 constexpr size_t kMaxAnswerBytes = 16u << 20;
 constexpr size_t kShutdownsPerCommand = 50;
 constexpr size_t kMaxJobs = 64;
-
-std::string backend_of(const config::ClusterConfig& cluster, const std::string& server) {
-  const auto* s = cluster.find(server);
-  return s && !s->backend.empty() ? s->backend : "be_" + server;
-}
 
 }  // namespace
 
@@ -247,7 +238,7 @@ void WriterActions::after_publish(const config::Config& cfg, const policy::Decis
   job.sockets = cfg.haproxy.runtime_api;
   job.frontend = cfg.haproxy.write_frontend;
   job.server = *previous->writer;
-  job.backend = backend_of(cfg.cluster, job.server);
+  job.backend = previous->writer_backend;  // where its sessions are, even across a reload
   job.timeout_ms = cfg.haproxy.timeout_ms;
   const int64_t now = steady_ms();
   {
