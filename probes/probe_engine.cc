@@ -30,31 +30,33 @@ int64_t wall_us() {
 constexpr int kVarsResult = 0;  // statement order of every probe (see probe_statements)
 constexpr int kReplResult = 1;
 
+// One server's connection settings; probes and execute() differ only in the query timeout.
+MysqlClientSettings client_settings(const config::ServerConfig& c, const config::MysqlConfig& m,
+                                    int query_timeout_ms) {
+  return {c.address.host,
+          c.address.port,
+          m.user,
+          m.password,
+          m.connect_timeout_ms,
+          query_timeout_ms,
+          m.ssl_mode,
+          m.ssl_ca,
+          std::max(1, m.interval_ms / 2),
+          std::max(1, m.interval_ms * 2)};
+}
+
 }  // namespace
 
 struct ProbeEngine::Server {
   Server(const config::ServerConfig& c, const config::MysqlConfig& m, struct ev_loop* loop,
          uint64_t seed)
       : cfg(c),
-        client(loop,
-               MysqlClientSettings{c.address.host, c.address.port, m.user, m.password,
-                                   m.connect_timeout_ms, m.query_timeout_ms, m.ssl_mode, m.ssl_ca,
-                                   std::max(1, m.interval_ms / 2), std::max(1, m.interval_ms * 2)},
-               seed),
+        client(loop, client_settings(c, m, m.query_timeout_ms), seed),
         health(c.name, Thresholds{m.rise, m.fall}, m.max_lag_s,
                FlapDamping{m.flap_threshold, int64_t(m.flap_window_s) * 1000,
                            int64_t(m.flap_hold_s) * 1000}),
         heartbeat_lag(int64_t(m.interval_ms) * 1000),
-        exec_settings{c.address.host,
-                      c.address.port,
-                      m.user,
-                      m.password,
-                      m.connect_timeout_ms,
-                      std::max(2000, m.query_timeout_ms),
-                      m.ssl_mode,
-                      m.ssl_ca,
-                      std::max(1, m.interval_ms / 2),
-                      std::max(1, m.interval_ms * 2)},
+        exec_settings(client_settings(c, m, std::max(2000, m.query_timeout_ms))),
         exec_seed(seed ^ 0x9e3779b97f4a7c15ULL) {}
 
   config::ServerConfig cfg;
