@@ -6,6 +6,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/clock.h"
 #include "consistency/sql_session.h"
 
 namespace myspoa::consistency {
@@ -17,11 +18,7 @@ using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
 }
-int64_t unix_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
+using clock::unix_ms;
 
 // MySQL errors worth retrying a chunk for: lock wait timeout, deadlock.
 bool retryable(unsigned code) {

@@ -4,6 +4,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/clock.h"
+
 namespace myspoa::consistency {
 
 namespace {
@@ -70,8 +72,7 @@ void ConsistencyScheduler::start() {
   started_ = true;
   stopping_ = false;
   const auto& k = config_.consistency;
-  if (k.interval_s > 0)
-    next_due_ = std::chrono::system_clock::now() + std::chrono::seconds(k.interval_s);
+  if (k.interval_s > 0) next_due_ = clock::unix_ms() + int64_t{k.interval_s} * 1000;
   loop_thread_ = std::thread([this] { loop(); });
 }
 
@@ -182,9 +183,8 @@ void ConsistencyScheduler::loop() {
         last_window_day_ = now.day;
         launch(true);
       }
-    } else if (k.enabled && k.interval_s > 0 && !running_ &&
-               std::chrono::system_clock::now() >= next_due_) {
-      next_due_ = std::chrono::system_clock::now() + std::chrono::seconds(k.interval_s);
+    } else if (k.enabled && k.interval_s > 0 && !running_ && clock::unix_ms() >= next_due_) {
+      next_due_ = clock::unix_ms() + int64_t{k.interval_s} * 1000;
       launch(false);
     }
   }
@@ -231,9 +231,7 @@ nlohmann::json ConsistencyScheduler::to_json() const {
                    {"progress", consistency::to_json(runner_.progress())}};
   std::lock_guard lock(mu_);
   j["last_report"] = last_report_ ? consistency::to_json(*last_report_) : nlohmann::json();
-  if (k.enabled && k.interval_s > 0)
-    j["next_run_unix_ms"] =
-        std::chrono::duration_cast<std::chrono::milliseconds>(next_due_.time_since_epoch()).count();
+  if (k.enabled && k.interval_s > 0) j["next_run_unix_ms"] = next_due_;
   return j;
 }
 

@@ -82,7 +82,7 @@ class ConsistencyScheduler {
   bool stopping_ = false;
   bool started_ = false;
   std::optional<Report> last_report_;
-  std::chrono::system_clock::time_point next_due_{};
+  int64_t next_due_ = 0;         // Unix ms (reported as next_run_unix_ms)
   std::string last_window_day_;  // "2024-05-01" of the last window run
   std::thread loop_thread_;
   std::thread run_thread_;

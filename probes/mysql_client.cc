@@ -7,14 +7,10 @@
 #include <algorithm>
 #include <chrono>
 
+#include "common/clock.h"
+
 namespace myspoa::probes {
 namespace {
-
-int64_t now_us() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 
 // Client-side errors (CR_*, 2000..2999) leave the connection unusable; server errors do not.
 bool connection_error(unsigned err_no) {
@@ -81,7 +77,7 @@ void MysqlClient::run(std::string sql, Done done) {
   sql_ = std::move(sql);
   done_ = std::move(done);
   out_ = QueryOutcome{};
-  started_us_ = now_us();
+  started_us_ = clock::steady_us();
   if (state_ == State::Idle) {
     start_query();
     return;
@@ -300,7 +296,7 @@ void MysqlClient::deadline_cb(struct ev_loop*, ev_timer* w, int) {
 
 void MysqlClient::note_failure() {
   consecutive_failures_++;
-  int64_t now = now_us();
+  int64_t now = clock::steady_us();
   if (consecutive_failures_ < 2) {  // first failure: retry at the next probe
     next_attempt_us_ = now;
     return;
@@ -348,7 +344,7 @@ void MysqlClient::succeed() {
 void MysqlClient::finish(QueryOutcome&& o) {
   ev_timer_stop(loop_, &deadline_);
   ev_timer_stop(loop_, &lib_timer_);
-  o.latency_us = now_us() - started_us_;
+  o.latency_us = clock::steady_us() - started_us_;
   auto done = std::move(done_);
   done_ = nullptr;
   if (done) done(std::move(o));  // may call run() again

@@ -8,24 +8,16 @@
 #include <cstdlib>
 #include <random>
 
+#include "common/clock.h"
 #include "probes/heartbeat_lag.h"
 #include "probes/replication_parser.h"
 
 namespace myspoa::probes {
 namespace {
 
-int64_t steady_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
-// Heartbeat timestamps use the wall clock: written and compared by this process only.
-int64_t wall_us() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
+using clock::steady_ms;
+// Heartbeat timestamps use the wall clock (clock::unix_us): written and compared by this process
+// only.
 
 constexpr int kVarsResult = 0;  // statement order of every probe (see probe_statements)
 constexpr int kReplResult = 1;
@@ -318,7 +310,7 @@ void ProbeEngine::launch(size_t i) {
              "NULL, PRIMARY KEY (server_id, slot))";
     sql += "; REPLACE INTO " + hb_table_ + " (server_id, slot, ts_us) VALUES (@@server_id, " +
            std::to_string(s.heartbeat_seq++ % HeartbeatLag::kSlots) + ", " +
-           std::to_string(wall_us()) + ")";
+           std::to_string(clock::unix_us()) + ")";
   } else if (mysql_.heartbeat) {
     sql += "; SELECT ts_us FROM " + hb_table_;
     hb_read = true;
@@ -373,7 +365,7 @@ void ProbeEngine::on_result(size_t i, uint64_t round, bool counted, bool writer,
         long long v = std::strtoll(row[0]->c_str(), &end, 10);
         if (end && *end == '\0') rows.push_back(v);
       }
-      r.heartbeat_lag_s = s.heartbeat_lag.observe(rows, wall_us());
+      r.heartbeat_lag_s = s.heartbeat_lag.observe(rows, clock::unix_us());
     }
   } else {
     r.error = o.error.empty() ? "probe failed" : o.error;

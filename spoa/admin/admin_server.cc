@@ -9,16 +9,14 @@
 #include <httplib.h>
 #include <spdlog/spdlog.h>
 
+#include "common/clock.h"
 #include "spoa/app/app.h"
-#include "spoa/app/clock.h"
 #include "spoa/server/spop_server.h"
 #include "spoa/version.h"
 
 namespace myspoa::admin {
 
 namespace {
-using app::steady_ms;
-using app::unix_ms;
 using nlohmann::json;
 
 constexpr const char* kJson = "application/json";
@@ -129,7 +127,7 @@ void AdminServer::sample_rate() {
                          h.decisions(Intent::Write, RouteResult::Refused) +
                          h.decisions(Intent::Read, RouteResult::Routed) +
                          h.decisions(Intent::Read, RouteResult::Refused);
-  const auto now = steady_ms();
+  const auto now = clock::steady_ms();
   std::lock_guard lock(rate_mu_);
   rate_value_ = rate_.update(now, total);
 }
@@ -158,7 +156,7 @@ StatusInputs AdminServer::gather() {
   in.alerts = app_.alert_counters();
   in.flap_holds = app_.flap_holds();
   in.started_unix_ms = app_.started_unix_ms();
-  in.now_unix_ms = unix_ms();
+  in.now_unix_ms = clock::unix_ms();
   in.version = kVersion;
   if (callbacks_.consistency) in.consistency = callbacks_.consistency();
   return in;

@@ -12,7 +12,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "spoa/app/clock.h"
+#include "common/clock.h"
 
 extern char** environ;
 
@@ -158,7 +158,7 @@ void Alerter::run_one(const AlertEvent& e) {
   }
 
   // Polling waitpid keeps this bounded without signals or extra threads; alerts are rare.
-  const int64_t deadline = steady_ms() + e.timeout_ms;
+  const int64_t deadline = clock::steady_ms() + e.timeout_ms;
   int status = 0;
   bool timed_out = false, stopping = false;
   for (;;) {
@@ -168,7 +168,7 @@ void Alerter::run_one(const AlertEvent& e) {
       std::lock_guard lock(mu_);
       stopping = stopping_;
     }
-    if (steady_ms() >= deadline || stopping) {
+    if (clock::steady_ms() >= deadline || stopping) {
       timed_out = !stopping;
       kill(-pid, SIGKILL);
       waitpid(pid, &status, 0);

@@ -6,10 +6,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/clock.h"
 #include "consistency/consistency_scheduler.h"
 #include "probes/probe_engine.h"
 #include "spoa/admin/admin_server.h"
-#include "spoa/app/clock.h"
 #include "spoa/app/refusal_endpoint.h"
 #include "spoa/server/spop_server.h"
 #include "spoa/version.h"
@@ -26,7 +26,7 @@ App::~App() {
 }
 
 bool App::start(std::string& error) {
-  started_unix_ms_ = unix_ms();
+  started_unix_ms_ = clock::unix_ms();
   for (const auto& w : config().warnings) {
     spdlog::warn("configuration: {}", w);
     events_.add("config", "", w);
@@ -296,7 +296,7 @@ void App::log_server_changes(const probes::Snapshot& before, const probes::Snaps
 void App::on_round(probes::SnapshotPtr snapshot) {
   const auto ov = overrides();
   auto decision = std::make_shared<policy::Decision>(
-      policy::decide(*snapshot, config(), previous_.get(), ov, steady_ms()));
+      policy::decide(*snapshot, config(), previous_.get(), ov, clock::steady_ms()));
 
   if (previous_snapshot_) log_server_changes(*previous_snapshot_, *snapshot);
   if (!decision->writer_change.empty()) {
@@ -318,7 +318,8 @@ void App::on_round(probes::SnapshotPtr snapshot) {
   }
   // Fence the master writes leave before the new writer is published (writer_actions.h).
   if (writer_actions_)
-    writer_actions_->before_publish(config(), previous_.get(), *decision, *snapshot, steady_ms());
+    writer_actions_->before_publish(config(), previous_.get(), *decision, *snapshot,
+                                    clock::steady_ms());
   // Operator pin satisfied or impossible: keep it only while it names the writer.
   board_.publish(decision);
   // Sessions are cut after the publish so that reconnecting clients reach the new writer.
@@ -358,7 +359,7 @@ void App::alert(const std::string& kind, const std::string& server, const std::s
   const auto d = board_.latest();
   if (d && d->writer) e.writer = *d->writer;
   e.scenario = d ? d->scenario : "starting";
-  e.unix_ms = unix_ms();
+  e.unix_ms = clock::unix_ms();
   e.command = a.command;
   e.timeout_ms = a.timeout_ms;
   if (!alerter_->post(std::move(e)))

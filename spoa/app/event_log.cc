@@ -1,14 +1,13 @@
 #include "spoa/app/event_log.h"
 
-#include <chrono>
+#include "common/clock.h"
 
 namespace myspoa::app {
 
 Event EventLog::add(std::string kind, std::string server, std::string message) {
-  const auto now = std::chrono::system_clock::now().time_since_epoch();
+  const int64_t now = clock::unix_ms();
   std::lock_guard lock(mu_);
-  Event e{next_seq_++, std::chrono::duration_cast<std::chrono::milliseconds>(now).count(),
-          std::move(kind), std::move(server), std::move(message)};
+  Event e{next_seq_++, now, std::move(kind), std::move(server), std::move(message)};
   events_.push_back(e);
   while (events_.size() > capacity_) events_.pop_front();
   return e;

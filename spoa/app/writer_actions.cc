@@ -12,7 +12,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "spoa/app/clock.h"
+#include "common/clock.h"
 
 namespace myspoa::app {
 namespace {
@@ -101,7 +101,7 @@ std::string runtime_api_command(const std::string& socket_path, const std::strin
   timeval tv{timeout_ms / 1000, (timeout_ms % 1000) * 1000};
   ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  const int64_t deadline = steady_ms() + timeout_ms;
+  const int64_t deadline = clock::steady_ms() + timeout_ms;
   std::string out;
   const auto fail = [&](const std::string& what) {
     error = what + ": " + std::strerror(errno);
@@ -121,7 +121,7 @@ std::string runtime_api_command(const std::string& socket_path, const std::strin
   // Non-interactive mode: HAProxy answers, then closes the connection.
   char buf[16384];
   for (;;) {
-    const int64_t left = deadline - steady_ms();
+    const int64_t left = deadline - clock::steady_ms();
     if (left <= 0) {
       errno = ETIMEDOUT;
       return fail("answer to '" + command.substr(0, 40) + "'");
@@ -209,7 +209,8 @@ void WriterActions::before_publish(const config::Config& cfg, const policy::Deci
                  std::lock_guard lock(mu_);
                  auto& f = sql_state_[a.server];
                  f.busy = false;
-                 f.retry_at_ms = steady_ms() + (o.ok ? kRetryAfterSuccessMs : kRetryAfterFailureMs);
+                 f.retry_at_ms =
+                     clock::steady_ms() + (o.ok ? kRetryAfterSuccessMs : kRetryAfterFailureMs);
                  if (!o.ok)
                    counters_.read_only_failures++;
                  else if (a.read_only)
@@ -240,7 +241,7 @@ void WriterActions::after_publish(const config::Config& cfg, const policy::Decis
   job.server = *previous->writer;
   job.backend = previous->writer_backend;  // where its sessions are, even across a reload
   job.timeout_ms = cfg.haproxy.timeout_ms;
-  const int64_t now = steady_ms();
+  const int64_t now = clock::steady_ms();
   {
     std::lock_guard lock(mu_);
     if (!started_ || stopping_ || jobs_.size() + 2 > kMaxJobs) {
@@ -260,7 +261,7 @@ void WriterActions::run_thread() {
   for (;;) {
     cv_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
     if (stopping_) return;
-    const int64_t wait = jobs_.front().not_before_ms - steady_ms();
+    const int64_t wait = jobs_.front().not_before_ms - clock::steady_ms();
     if (wait > 0) {
       cv_.wait_for(lock, std::chrono::milliseconds(wait), [this] { return stopping_; });
       continue;

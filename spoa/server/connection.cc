@@ -9,6 +9,7 @@
 #include <cstring>
 #include <exception>
 
+#include "common/clock.h"
 #include "spoa/server/worker.h"
 
 namespace myspoa::server {
@@ -24,9 +25,7 @@ constexpr double kLingerSeconds = 2.0;
 constexpr std::string_view kNoopVar = "noop";
 
 uint64_t now_ns() {
-  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                   std::chrono::steady_clock::now().time_since_epoch())
-                                   .count());
+  return static_cast<uint64_t>(clock::steady_ns());
 }
 }  // namespace
 
