@@ -212,7 +212,7 @@ json render_status_json(const StatusInputs& in) {
   return j;
 }
 
-json render_events_json(const std::vector<app::Event>& events) {
+json render_events_json(const std::vector<events::Event>& events) {
   json list = json::array();
   uint64_t last = 0;
   for (const auto& e : events) {

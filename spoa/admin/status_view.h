@@ -11,13 +11,13 @@
 #include <nlohmann/json.hpp>
 
 #include "probes/snapshot.h"
-#include "spoa/app/alerts.h"
-#include "spoa/app/event_log.h"
-#include "spoa/app/writer_actions.h"
+#include "spoa/alerts/alerter.h"
 #include "spoa/config/config.h"
+#include "spoa/events/event_log.h"
 #include "spoa/policy/decision.h"
 #include "spoa/policy/policy.h"
 #include "spoa/server/counters.h"
+#include "spoa/writer_actions/writer_actions.h"
 
 namespace myspoa::admin {
 
@@ -35,8 +35,8 @@ struct StatusInputs {
   DecisionCounts decisions{};
   double decisions_per_s = 0.0;
   uint64_t failovers = 0;
-  app::WriterActionCounters writer_actions;  // fencing, read_only, session cuts
-  app::AlertCounters alerts;
+  writer_actions::WriterActionCounters writer_actions;  // fencing, read_only, session cuts
+  alerts::AlertCounters alerts;
   uint64_t flap_holds = 0;  // servers held Down by flap damping since the probes (re)started
   int64_t started_unix_ms = 0;
   int64_t now_unix_ms = 0;
@@ -52,7 +52,7 @@ inline constexpr const char* kConsistent = "consistent";
 inline constexpr const char* kConsistencyUnknown = "unknown";
 
 nlohmann::json render_status_json(const StatusInputs& in);
-nlohmann::json render_events_json(const std::vector<app::Event>& events);
+nlohmann::json render_events_json(const std::vector<events::Event>& events);
 // Prometheus text exposition format 0.0.4; never contains a password.
 std::string render_metrics(const StatusInputs& in);
 

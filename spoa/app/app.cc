@@ -10,7 +10,7 @@
 #include "consistency/consistency_scheduler.h"
 #include "probes/probe_engine.h"
 #include "spoa/admin/admin_server.h"
-#include "spoa/app/refusal_endpoint.h"
+#include "spoa/refusal/refusal_endpoint.h"
 #include "spoa/server/spop_server.h"
 #include "spoa/version.h"
 
@@ -31,9 +31,9 @@ bool App::start(std::string& error) {
     spdlog::warn("configuration: {}", w);
     events_.add("config", "", w);
   }
-  alerter_ = std::make_unique<Alerter>(static_cast<size_t>(config().alerts.queue_size));
+  alerter_ = std::make_unique<alerts::Alerter>(static_cast<size_t>(config().alerts.queue_size));
   alerter_->start();
-  writer_actions_ = std::make_unique<WriterActions>(
+  writer_actions_ = std::make_unique<writer_actions::WriterActions>(
       [this](const std::string& server, std::string sql,
              std::function<void(probes::QueryOutcome &&)> done) {
         std::unique_lock lock(probes_mu_);
@@ -49,8 +49,8 @@ bool App::start(std::string& error) {
         if (failed) alert(kind, server, message);
       });
   writer_actions_->start();
-  refusal_ = std::make_unique<RefusalEndpoint>(config().agent.refusal_listen,
-                                               [this] { return refusal_message(); });
+  refusal_ = std::make_unique<refusal::RefusalEndpoint>(config().agent.refusal_listen,
+                                                        [this] { return refusal_message(); });
   if (!refusal_->start(error)) return false;
 
   server::SpopServerOptions options;
@@ -316,7 +316,8 @@ void App::on_round(probes::SnapshotPtr snapshot) {
       spdlog::warn("{}", msg);
     events_.add("scenario", "", msg);
   }
-  // Fence the master writes leave before the new writer is published (writer_actions.h).
+  // Fence the master writes leave before the new writer is published
+  // (spoa/writer_actions/writer_actions.h).
   if (writer_actions_)
     writer_actions_->before_publish(config(), previous_.get(), *decision, *snapshot,
                                     clock::steady_ms());
@@ -352,7 +353,7 @@ void App::alert_round(const policy::Decision& d, const probes::Snapshot& snap) {
 void App::alert(const std::string& kind, const std::string& server, const std::string& message) {
   const auto& a = config().alerts;
   if (a.command.empty() || !alerter_) return;
-  AlertEvent e;
+  alerts::AlertEvent e;
   e.kind = kind;
   e.server = server;
   e.message = message;
@@ -366,12 +367,12 @@ void App::alert(const std::string& kind, const std::string& server, const std::s
     spdlog::warn("alert {} dropped: alert queue full ({} pending)", kind, a.queue_size);
 }
 
-AlertCounters App::alert_counters() const {
-  return alerter_ ? alerter_->counters() : AlertCounters{};
+alerts::AlertCounters App::alert_counters() const {
+  return alerter_ ? alerter_->counters() : alerts::AlertCounters{};
 }
 
-WriterActionCounters App::writer_action_counters() const {
-  return writer_actions_ ? writer_actions_->counters() : WriterActionCounters{};
+writer_actions::WriterActionCounters App::writer_action_counters() const {
+  return writer_actions_ ? writer_actions_->counters() : writer_actions::WriterActionCounters{};
 }
 
 uint64_t App::flap_holds() const {

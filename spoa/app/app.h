@@ -10,13 +10,13 @@
 #include <vector>
 
 #include "probes/snapshot.h"
-#include "spoa/app/alerts.h"
+#include "spoa/alerts/alerter.h"
 #include "spoa/app/decision_board.h"
-#include "spoa/app/event_log.h"
 #include "spoa/app/route_handler.h"
-#include "spoa/app/writer_actions.h"
 #include "spoa/config/config.h"
+#include "spoa/events/event_log.h"
 #include "spoa/policy/policy.h"
+#include "spoa/writer_actions/writer_actions.h"
 
 namespace myspoa::probes {
 class ProbeEngine;
@@ -28,9 +28,11 @@ namespace myspoa::consistency {
 class ConsistencyScheduler;
 }
 
-namespace myspoa::app {
-
+namespace myspoa::refusal {
 class RefusalEndpoint;
+}
+
+namespace myspoa::app {
 
 class App {
  public:
@@ -57,7 +59,7 @@ class App {
   policy::DecisionPtr decision() const { return board_.latest(); }
   probes::SnapshotPtr snapshot() const;
   policy::Overrides overrides() const;
-  EventLog& events() { return events_; }
+  events::EventLog& events() { return events_; }
   const RouteHandler& route_handler() const { return handler_; }
   const server::SpopServer* spop_server() const { return spop_.get(); }
   int64_t started_unix_ms() const { return started_unix_ms_; }
@@ -70,9 +72,9 @@ class App {
   // Runs the configured alert command (alerts.command) with the event on the alerter's thread;
   // never blocks. kind: "writer-change", "split-brain", "backup-mode", "inconsistency", ...
   void alert(const std::string& kind, const std::string& server, const std::string& message);
-  AlertCounters alert_counters() const;
-  // Fencing / read_only management / session cuts (spoa/app/writer_actions.h).
-  WriterActionCounters writer_action_counters() const;
+  alerts::AlertCounters alert_counters() const;
+  // Fencing / read_only management / session cuts (spoa/writer_actions/writer_actions.h).
+  writer_actions::WriterActionCounters writer_action_counters() const;
   // Servers held Down as flapping since the probe engine (re)started.
   uint64_t flap_holds() const;
 
@@ -91,14 +93,14 @@ class App {
   std::mutex reload_mu_;
   DecisionBoard board_;
   RouteHandler handler_;
-  EventLog events_;
+  events::EventLog events_;
   mutable std::mutex probes_mu_;  // guards the probes_ pointer (swapped by reload)
   std::unique_ptr<probes::ProbeEngine> probes_;
   std::unique_ptr<server::SpopServer> spop_;
-  std::unique_ptr<RefusalEndpoint> refusal_;
+  std::unique_ptr<refusal::RefusalEndpoint> refusal_;
   std::unique_ptr<consistency::ConsistencyScheduler> consistency_;
-  std::unique_ptr<Alerter> alerter_;
-  std::unique_ptr<WriterActions> writer_actions_;
+  std::unique_ptr<alerts::Alerter> alerter_;
+  std::unique_ptr<writer_actions::WriterActions> writer_actions_;
 
   mutable std::mutex overrides_mu_;
   policy::Overrides overrides_;

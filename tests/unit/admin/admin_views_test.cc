@@ -196,8 +196,8 @@ TEST_CASE("status JSON before the first probe round", "[admin]") {
 }
 
 TEST_CASE("events JSON keeps order and reports the last sequence", "[admin]") {
-  std::vector<app::Event> ev = {{3, 1000, "server", "db03", "db03 down"},
-                                {4, 2000, "writer-change", "db02", "db02 takes writes"}};
+  std::vector<events::Event> ev = {{3, 1000, "server", "db03", "db03 down"},
+                                   {4, 2000, "writer-change", "db02", "db02 takes writes"}};
   const auto j = admin::render_events_json(ev);
   REQUIRE(j["events"].size() == 2);
   CHECK(j["events"][0]["seq"] == 3);

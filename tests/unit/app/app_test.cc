@@ -6,8 +6,8 @@
 #include <set>
 
 #include "spoa/app/decision_board.h"
-#include "spoa/app/refusal_endpoint.h"
 #include "spoa/app/route_handler.h"
+#include "spoa/refusal/refusal_endpoint.h"
 
 using myspoa::app::DecisionBoard;
 using myspoa::app::Intent;
@@ -140,7 +140,7 @@ TEST_CASE("DecisionBoard: each worker picks up the newest decision; unread ones 
 }
 
 TEST_CASE("refusal endpoint: a pre-handshake MySQL ERR packet") {
-  const auto p = myspoa::app::mysql_err_packet(1105, "myspoa: writes refused: split brain");
+  const auto p = myspoa::refusal::mysql_err_packet(1105, "myspoa: writes refused: split brain");
   REQUIRE(p.size() == 4 + 3 + 35);
   CHECK(static_cast<uint8_t>(p[0]) == 38);  // payload length, little-endian
   CHECK(p[1] == 0);

@@ -9,10 +9,10 @@
 #include <sstream>
 #include <thread>
 
-#include "spoa/app/alerts.h"
+#include "spoa/alerts/alerter.h"
 
-using myspoa::app::Alerter;
-using myspoa::app::AlertEvent;
+using myspoa::alerts::Alerter;
+using myspoa::alerts::AlertEvent;
 
 namespace {
 

@@ -9,10 +9,11 @@
 #include <cstring>
 #include <thread>
 
-#include "spoa/app/writer_actions.h"
+#include "spoa/writer_actions/runtime_api.h"
+#include "spoa/writer_actions/writer_actions.h"
 
 using namespace myspoa;
-using app::plan_read_only;
+using writer_actions::plan_read_only;
 using Fence = config::ClusterConfig::Fence;
 
 namespace {
@@ -56,7 +57,7 @@ policy::Decision decision(std::optional<std::string> writer,
   return d;
 }
 
-std::string describe(const std::vector<app::ReadOnlyAction>& a) {
+std::string describe(const std::vector<writer_actions::ReadOnlyAction>& a) {
   std::string out;
   for (const auto& x : a) out += x.server + (x.read_only ? "=ro " : "=rw ");
   return out;
@@ -115,10 +116,10 @@ TEST_CASE("plan_read_only: manage_read_only without fencing only unfences the wr
 }
 
 TEST_CASE("read_only_sql: super_read_only only where it exists") {
-  CHECK(app::read_only_sql(true, false) == "SET GLOBAL read_only = 1");
-  CHECK(app::read_only_sql(true, true) ==
+  CHECK(writer_actions::read_only_sql(true, false) == "SET GLOBAL read_only = 1");
+  CHECK(writer_actions::read_only_sql(true, true) ==
         "SET GLOBAL read_only = 1; SET GLOBAL super_read_only = 1");
-  CHECK(app::read_only_sql(false, true) == "SET GLOBAL read_only = 0");
+  CHECK(writer_actions::read_only_sql(false, true) == "SET GLOBAL read_only = 0");
 }
 
 TEST_CASE("parse_show_sess: only sessions of the write frontend in the old writer's backend") {
@@ -133,11 +134,11 @@ TEST_CASE("parse_show_sess: only sessions of the write frontend in the old write
       "0x55d1c0e2e000: proto=tcpv4 src=127.0.0.1:40318 fe=fe_mysql_write be=be_db01 srv=db01\n"
       "0x55d1c0e2f000: proto=tcpv4 src=127.0.0.1:40320 fe=fe_mysql_write be=be_db010 srv=x\n"
       "\n";
-  const auto ids = app::parse_show_sess(text, "fe_mysql_write", "be_db01");
+  const auto ids = writer_actions::parse_show_sess(text, "fe_mysql_write", "be_db01");
   REQUIRE(ids.size() == 2);
   CHECK(ids[0] == "0x55d1c0e2a000");
   CHECK(ids[1] == "0x55d1c0e2e000");
-  CHECK(app::parse_show_sess("", "fe_mysql_write", "be_db01").empty());
+  CHECK(writer_actions::parse_show_sess("", "fe_mysql_write", "be_db01").empty());
 }
 
 TEST_CASE("runtime_api_command: sends one line, reads until the server closes, times out") {
@@ -166,12 +167,13 @@ TEST_CASE("runtime_api_command: sends one line, reads until the server closes, t
     close(c);
   });
   std::string error;
-  const auto out = app::runtime_api_command(path, "show sess", 1000, error);
+  const auto out = writer_actions::runtime_api_command(path, "show sess", 1000, error);
   CHECK(error.empty());
   CHECK(received == "show sess\n");
-  CHECK(app::parse_show_sess(out, "fe_mysql_write", "be_db01") == std::vector<std::string>{"0x1"});
+  CHECK(writer_actions::parse_show_sess(out, "fe_mysql_write", "be_db01") ==
+        std::vector<std::string>{"0x1"});
   const auto t0 = std::chrono::steady_clock::now();
-  app::runtime_api_command(path, "show sess", 200, error);
+  writer_actions::runtime_api_command(path, "show sess", 200, error);
   const auto ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
           .count();
@@ -179,7 +181,7 @@ TEST_CASE("runtime_api_command: sends one line, reads until the server closes, t
   CHECK(ms < 550);
   fake.join();
   close(lfd);
-  app::runtime_api_command(path + ".missing", "show sess", 200, error);
+  writer_actions::runtime_api_command(path + ".missing", "show sess", 200, error);
   CHECK(error.find("connect") != std::string::npos);
   unlink(path.c_str());
   rmdir(dir);

@@ -38,7 +38,7 @@
 #include "spoa/config/config.h"
 #include "spoa/policy/decision.h"
 
-namespace myspoa::app {
+namespace myspoa::writer_actions {
 
 struct ReadOnlyAction {
   std::string server;
@@ -59,15 +59,6 @@ std::vector<ReadOnlyAction> plan_read_only(const policy::Decision& d, const prob
 
 // SQL of one action; `super_read_only` when the server has it (MySQL), from the last probe.
 std::string read_only_sql(bool read_only, bool has_super_read_only);
-
-// Ids of the sessions in `show sess` output whose frontend is `frontend` and backend `backend`.
-std::vector<std::string> parse_show_sess(const std::string& text, const std::string& frontend,
-                                         const std::string& backend);
-
-// One runtime API command on a unix socket, with a timeout for connect, send and receive.
-// Returns the answer, or "" with `error` set.
-std::string runtime_api_command(const std::string& socket_path, const std::string& command,
-                                int timeout_ms, std::string& error);
 
 struct WriterActionCounters {
   uint64_t fences = 0;    // read_only=1 statements that succeeded
@@ -134,4 +125,4 @@ class WriterActions {
   WriterActionCounters counters_;
 };
 
-}  // namespace myspoa::app
+}  // namespace myspoa::writer_actions

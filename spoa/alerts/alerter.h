@@ -14,7 +14,7 @@
 #include <thread>
 #include <vector>
 
-namespace myspoa::app {
+namespace myspoa::alerts {
 
 struct AlertEvent {
   std::string kind;      // "writer-change", "split-brain", "backup-mode", "inconsistency", ...
@@ -72,4 +72,4 @@ class Alerter {
   AlertCounters counters_;
 };
 
-}  // namespace myspoa::app
+}  // namespace myspoa::alerts

@@ -1,4 +1,4 @@
-#include "spoa/app/refusal_endpoint.h"
+#include "spoa/refusal/refusal_endpoint.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -12,7 +12,7 @@
 
 #include <spdlog/spdlog.h>
 
-namespace myspoa::app {
+namespace myspoa::refusal {
 
 // ER_UNKNOWN_ERROR: clients print it as "ERROR 1105 (HY000): <message>".
 constexpr uint16_t kRefusedErrno = 1105;
@@ -95,4 +95,4 @@ void RefusalEndpoint::run() {
   }
 }
 
-}  // namespace myspoa::app
+}  // namespace myspoa::refusal

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-namespace myspoa::app {
+namespace myspoa::events {
 
 struct Event {
   uint64_t seq = 0;
@@ -32,4 +32,4 @@ class EventLog {
   uint64_t next_seq_ = 1;
 };
 
-}  // namespace myspoa::app
+}  // namespace myspoa::events

@@ -1,8 +1,8 @@
-#include "spoa/app/event_log.h"
+#include "spoa/events/event_log.h"
 
 #include "common/clock.h"
 
-namespace myspoa::app {
+namespace myspoa::events {
 
 Event EventLog::add(std::string kind, std::string server, std::string message) {
   const int64_t now = clock::unix_ms();
@@ -21,4 +21,4 @@ std::vector<Event> EventLog::since(uint64_t seq) const {
   return out;
 }
 
-}  // namespace myspoa::app
+}  // namespace myspoa::events

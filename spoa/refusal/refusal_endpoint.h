@@ -10,7 +10,7 @@
 
 #include "spoa/config/config.h"
 
-namespace myspoa::app {
+namespace myspoa::refusal {
 
 // The bytes of a MySQL ERR packet sent before the handshake (sequence id 0, no SQL state marker,
 // as mysqld does for "Too many connections").
@@ -40,4 +40,4 @@ class RefusalEndpoint {
   std::thread thread_;
 };
 
-}  // namespace myspoa::app
+}  // namespace myspoa::refusal

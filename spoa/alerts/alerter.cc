@@ -1,4 +1,4 @@
-#include "spoa/app/alerts.h"
+#include "spoa/alerts/alerter.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -16,7 +16,7 @@
 
 extern char** environ;
 
-namespace myspoa::app {
+namespace myspoa::alerts {
 namespace {
 
 std::string one_line(std::string s) {
@@ -193,4 +193,4 @@ void Alerter::run_one(const AlertEvent& e) {
   }
 }
 
-}  // namespace myspoa::app
+}  // namespace myspoa::alerts
