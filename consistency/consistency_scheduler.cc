@@ -190,24 +190,27 @@ void ConsistencyScheduler::loop() {
   }
 }
 
-ConsistencyScheduler::HttpReply ConsistencyScheduler::http_run() {
+using Kind = ConsistencyScheduler::RequestResult::Kind;
+
+ConsistencyScheduler::RequestResult ConsistencyScheduler::request_run() {
   const bool resuming = runner_.has_resume_point();
   const auto why = run_now();
-  if (!why.empty()) return {409, {{"started", false}, {"error", why}}};
-  return {202, {{"started", true}, {"resumed", resuming}}};
+  if (!why.empty()) return {Kind::Refused, {{"started", false}, {"error", why}}};
+  return {Kind::Started, {{"started", true}, {"resumed", resuming}}};
 }
 
-ConsistencyScheduler::HttpReply ConsistencyScheduler::http_cancel() {
-  if (!cancel()) return {409, {{"cancelled", false}, {"error", "no consistency run in progress"}}};
-  return {202,
+ConsistencyScheduler::RequestResult ConsistencyScheduler::request_cancel() {
+  if (!cancel())
+    return {Kind::Refused, {{"cancelled", false}, {"error", "no consistency run in progress"}}};
+  return {Kind::Started,
           {{"cancelled", true},
            {"note", "the run stops after its current chunk; run again to resume"}}};
 }
 
-ConsistencyScheduler::HttpReply ConsistencyScheduler::http_report() const {
+ConsistencyScheduler::RequestResult ConsistencyScheduler::request_report() const {
   const auto r = last_report();
-  if (!r) return {404, {{"error", "no consistency run has finished yet"}}};
-  return {200, consistency::to_json(*r)};
+  if (!r) return {Kind::NotFound, {{"error", "no consistency run has finished yet"}}};
+  return {Kind::Ok, consistency::to_json(*r)};
 }
 
 std::map<std::string, std::string> ConsistencyScheduler::verdicts() const {

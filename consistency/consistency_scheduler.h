@@ -53,17 +53,19 @@ class ConsistencyScheduler {
   // For GET /checksum: schedule, running, progress, last report.
   nlohmann::json to_json() const;
 
-  // Ready-made answers for the admin endpoint's callbacks (status code + JSON body):
-  // POST /checksum/run -> 202 started | 409 already running; POST /checksum/cancel -> 202 |
-  // 409 nothing to cancel; GET /checksum -> 200 to_json(); last report -> 200 | 404.
-  struct HttpReply {
-    int status = 200;
+  // Answers to on-demand requests, as plain results (the admin endpoint maps them to HTTP):
+  // run -> Started | Refused (already running, stopping); cancel -> Started (stops after the
+  // current chunk) | Refused (nothing running); status -> Ok to_json(); report -> Ok | NotFound
+  // (no run finished yet).
+  struct RequestResult {
+    enum class Kind { Ok, Started, Refused, NotFound };
+    Kind kind = Kind::Ok;
     nlohmann::json body;
   };
-  HttpReply http_run();
-  HttpReply http_cancel();
-  HttpReply http_status() const { return {200, to_json()}; }
-  HttpReply http_report() const;
+  RequestResult request_run();
+  RequestResult request_cancel();
+  RequestResult request_status() const { return {RequestResult::Kind::Ok, to_json()}; }
+  RequestResult request_report() const;
   // Per replica of the last report: "consistent", "inconsistent", "error", "unchecked".
   std::map<std::string, std::string> verdicts() const;
 

@@ -1,12 +1,12 @@
 // myspoa: HAProxy SPOE agent that owns MySQL high availability. main() only parses the command
-// line; everything else is in spoa/app (so tests link it).
+// line; the process lifecycle is spoa/process/run_agent.h, the wiring spoa/app (tests link both).
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
 #include <iostream>
 
-#include "spoa/app/app.h"
 #include "spoa/config/config.h"
+#include "spoa/process/run_agent.h"
 #include "spoa/version.h"
 
 int main(int argc, char** argv) {
@@ -39,5 +39,5 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  return myspoa::app::run_agent(config_path, log_level);
+  return myspoa::process::run_agent(config_path, log_level);
 }

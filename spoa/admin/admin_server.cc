@@ -10,8 +10,6 @@
 #include <spdlog/spdlog.h>
 
 #include "common/clock.h"
-#include "spoa/app/app.h"
-#include "spoa/server/spop_server.h"
 #include "spoa/version.h"
 
 namespace myspoa::admin {
@@ -39,7 +37,7 @@ void reply_ok(httplib::Response& res, const std::string& message) {
   reply_json(res, 200, json{{"ok", true}, {"message", message}});
 }
 void reply_action(httplib::Response& res, const ActionReply& r) {
-  res.status = r.status;
+  res.status = http_status(r.outcome);
   res.set_header("Cache-Control", "no-store");
   res.set_content(r.body.empty() ? std::string("{}\n") : r.body, kJson);
 }
@@ -47,8 +45,22 @@ void reply_action(httplib::Response& res, const ActionReply& r) {
 constexpr const char* kNoChecksum = "checksum runner not configured";
 }  // namespace
 
-AdminServer::AdminServer(app::App& app, config::AdminConfig config, AdminCallbacks callbacks)
-    : app_(app), config_(std::move(config)), callbacks_(std::move(callbacks)) {}
+int http_status(ActionOutcome outcome) {
+  switch (outcome) {
+    case ActionOutcome::Ok:
+      return 200;
+    case ActionOutcome::Accepted:
+      return 202;
+    case ActionOutcome::Refused:
+      return 409;
+    case ActionOutcome::NotFound:
+      return 404;
+  }
+  return 500;
+}
+
+AdminServer::AdminServer(AgentView& agent, config::AdminConfig config, AdminCallbacks callbacks)
+    : agent_(agent), config_(std::move(config)), callbacks_(std::move(callbacks)) {}
 
 AdminServer::~AdminServer() {
   stop();
@@ -120,42 +132,18 @@ void AdminServer::stop() {
 }
 
 void AdminServer::sample_rate() {
-  const auto& h = app_.route_handler();
-  using app::Intent;
-  using app::RouteResult;
-  const uint64_t total = h.decisions(Intent::Write, RouteResult::Routed) +
-                         h.decisions(Intent::Write, RouteResult::Refused) +
-                         h.decisions(Intent::Read, RouteResult::Routed) +
-                         h.decisions(Intent::Read, RouteResult::Refused);
+  const uint64_t total = agent_.decisions_total();
   const auto now = clock::steady_ms();
   std::lock_guard lock(rate_mu_);
   rate_value_ = rate_.update(now, total);
 }
 
 StatusInputs AdminServer::gather() {
-  StatusInputs in;
-  in.config = &app_.config();
-  in.snapshot = app_.snapshot();
-  in.decision = app_.decision();
-  in.overrides = app_.overrides();
-  if (const auto* spop = app_.spop_server()) {
-    in.spop = spop->counters();
-    in.spop_running = spop->running();
-  }
-  const auto& h = app_.route_handler();
-  for (int i = 0; i < 2; ++i)
-    for (int r = 0; r < 2; ++r)
-      in.decisions[static_cast<size_t>(i)][static_cast<size_t>(r)] =
-          h.decisions(static_cast<app::Intent>(i), static_cast<app::RouteResult>(r));
+  StatusInputs in = agent_.status_inputs();
   {
     std::lock_guard lock(rate_mu_);
     in.decisions_per_s = rate_value_;
   }
-  in.failovers = app_.failovers();
-  in.writer_actions = app_.writer_action_counters();
-  in.alerts = app_.alert_counters();
-  in.flap_holds = app_.flap_holds();
-  in.started_unix_ms = app_.started_unix_ms();
   in.now_unix_ms = clock::unix_ms();
   in.version = kVersion;
   if (callbacks_.consistency) in.consistency = callbacks_.consistency();
@@ -195,7 +183,7 @@ void AdminServer::routes() {
       if (v.empty() || r.ec != std::errc() || r.ptr != v.data() + v.size())
         return reply_error(res, 400, "since must be a non-negative integer");
     }
-    reply_json(res, 200, render_events_json(app_.events().since(since)));
+    reply_json(res, 200, render_events_json(agent_.events_since(since)));
   });
 
   s.Get("/metrics", [this](const Request&, Response& res) {
@@ -218,9 +206,9 @@ void AdminServer::routes() {
            if (!authorized(req, res)) return;
            const std::string server = req.matches[1];
            const bool drain = req.matches[2] == "drain";
-           if (!app_.config().cluster.find(server))
+           if (!agent_.knows_server(server))
              return reply_error(res, 404, "unknown server '" + server + "'");
-           const auto why = app_.drain(server, drain);
+           const auto why = agent_.drain(server, drain);
            if (!why.empty()) return reply_error(res, 409, why);
            reply_ok(res, server + (drain ? " drained" : " undrained") +
                              "; takes effect at the next probe round");
@@ -243,9 +231,9 @@ void AdminServer::routes() {
         return reply_error(res, 400, "unknown key '" + item.key() + "'");
     const auto server = body["server"].get<std::string>();
     const bool force = body.value("force", false);
-    if (server.size() > 64 || !app_.config().cluster.find(server))
+    if (server.size() > 64 || !agent_.knows_server(server))
       return reply_error(res, 404, "unknown server");
-    const auto why = app_.promote(server, force);
+    const auto why = agent_.promote(server, force);
     if (!why.empty()) return reply_error(res, 409, why);
     reply_ok(res,
              "writer moves to " + server + (force ? " (forced)" : "") + " at the next probe round");

@@ -1,7 +1,8 @@
 // AdminServer: the operator's HTTP endpoint (default 127.0.0.1:9400) on its own threads. Read-only
 // views (/status, /events, /metrics, /check/<server>/{status,replication}) and operator actions
-// (drain, undrain, move the writer, reload, checksum runs). Reads snapshots and counters from the
-// App; never touches the SPOP hot path.
+// (drain, undrain, move the writer, reload, checksum runs). Reads snapshots and counters through
+// the narrow AgentView below (the process wires it to the App: spoa/process/admin_bridge.h), so
+// admin does not depend on spoa/app; never touches the SPOP hot path.
 //
 // Security: bound to anything but loopback, a bearer token (admin.token) is required or start()
 // fails. When a token is configured every mutating call must carry `Authorization: Bearer <token>`;
@@ -17,10 +18,12 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "spoa/admin/access.h"
 #include "spoa/admin/status_view.h"
 #include "spoa/config/config.h"
+#include "spoa/events/event_log.h"
 
 namespace httplib {
 class Server;
@@ -28,15 +31,32 @@ struct Request;
 struct Response;
 }  // namespace httplib
 
-namespace myspoa::app {
-class App;
-}
-
 namespace myspoa::admin {
 
-// An answer produced by a pluggable action (checksum runner): HTTP status and a JSON body.
+// What the admin endpoint reads and acts on. Implemented over the App by the process
+// (spoa/process/admin_bridge.h); every call may come from any HTTP thread.
+class AgentView {
+ public:
+  virtual ~AgentView() = default;
+  // The agent-owned part of /status and /metrics: configuration (kept alive by the inputs),
+  // snapshot, decision, overrides and counters. AdminServer adds the rate, time and version.
+  virtual StatusInputs status_inputs() const = 0;
+  // Routing decisions answered so far (every intent and result), for the decisions/s meter.
+  virtual uint64_t decisions_total() const = 0;
+  virtual std::vector<events::Event> events_since(uint64_t seq) const = 0;
+  virtual bool knows_server(const std::string& server) const = 0;
+  // Operator actions: "" when done, else why they were refused (answered 409).
+  virtual std::string drain(const std::string& server, bool drained) = 0;
+  virtual std::string promote(const std::string& server, bool force) = 0;
+};
+
+// How a pluggable action (checksum runner) ended; AdminServer turns it into an HTTP status:
+// Ok 200, Accepted 202, Refused 409, NotFound 404.
+enum class ActionOutcome { Ok, Accepted, Refused, NotFound };
+int http_status(ActionOutcome outcome);
+
 struct ActionReply {
-  int status = 200;
+  ActionOutcome outcome = ActionOutcome::Ok;
   std::string body;  // JSON text
 };
 
@@ -59,7 +79,8 @@ inline constexpr int kHttpThreads = 8;
 
 class AdminServer {
  public:
-  AdminServer(app::App& app, config::AdminConfig config, AdminCallbacks callbacks = {});
+  // `agent` must outlive the server.
+  AdminServer(AgentView& agent, config::AdminConfig config, AdminCallbacks callbacks = {});
   ~AdminServer();  // stop()
   AdminServer(const AdminServer&) = delete;
   AdminServer& operator=(const AdminServer&) = delete;
@@ -77,7 +98,7 @@ class AdminServer {
   bool authorized(const httplib::Request& req, httplib::Response& res) const;
   void sample_rate();
 
-  app::App& app_;
+  AgentView& agent_;
   config::AdminConfig config_;
   AdminCallbacks callbacks_;
   std::unique_ptr<httplib::Server> http_;

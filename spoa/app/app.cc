@@ -1,7 +1,5 @@
 #include "spoa/app/app.h"
 
-#include <signal.h>
-
 #include <chrono>
 
 #include <spdlog/spdlog.h>
@@ -9,7 +7,6 @@
 #include "common/clock.h"
 #include "consistency/consistency_scheduler.h"
 #include "probes/probe_engine.h"
-#include "spoa/admin/admin_server.h"
 #include "spoa/refusal/refusal_endpoint.h"
 #include "spoa/server/spop_server.h"
 #include "spoa/version.h"
@@ -378,90 +375,6 @@ writer_actions::WriterActionCounters App::writer_action_counters() const {
 uint64_t App::flap_holds() const {
   std::lock_guard lock(probes_mu_);
   return probes_ ? probes_->counters().flap_holds : 0;
-}
-
-int run_agent(const std::string& config_path, const std::string& log_level_override) {
-  config::Config cfg;
-  try {
-    cfg = config_path.empty()
-              ? config::parse_config(config::default_config_yaml(), "<embedded default>")
-              : config::load_config_file(config_path);
-  } catch (const config::ConfigError& e) {
-    spdlog::critical("invalid configuration: {}", e.what());
-    return 2;
-  }
-  const auto level = log_level_override.empty() ? cfg.agent.log_level : log_level_override;
-  spdlog::set_level(spdlog::level::from_str(level));
-  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ [%t] %v");
-
-  // Signals are taken synchronously by the main thread; every other thread inherits the mask.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGHUP);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  ::signal(SIGPIPE, SIG_IGN);
-
-  // An admin endpoint reachable from the network without a token would let anyone move the writer.
-  if (const auto why = admin::validate_admin_config(cfg.admin); !why.empty()) {
-    spdlog::critical("cannot start: {}", why);
-    return 2;
-  }
-  App app(cfg);
-  std::string error;
-  if (!app.start(error)) {
-    spdlog::critical("cannot start: {}", error);
-    return 1;
-  }
-  admin::AdminCallbacks admin_callbacks;
-  // Reload re-reads the file the agent was started with; the embedded default has none.
-  const auto reload = [&app, config_path]() -> std::string {
-    if (config_path.empty())
-      return "running on the embedded default configuration: nothing to reload (use --config)";
-    return app.reload(config_path);
-  };
-  admin_callbacks.reload = reload;
-  // Consistency runs on demand (POST /checksum/run, ...): the scheduler exists after start().
-  const auto reply = [](const consistency::ConsistencyScheduler::HttpReply& r) {
-    return admin::ActionReply{r.status, r.body.dump()};
-  };
-  admin_callbacks.checksum_run = [&app, reply](const std::string&) {
-    return reply(app.consistency()->http_run());
-  };
-  admin_callbacks.checksum_cancel = [&app, reply] {
-    return reply(app.consistency()->http_cancel());
-  };
-  admin_callbacks.checksum_status = [&app, reply] {
-    return reply(app.consistency()->http_status());
-  };
-  admin_callbacks.checksum_report = [&app, reply] {
-    return reply(app.consistency()->http_report());
-  };
-  admin_callbacks.consistency = [&app] { return app.consistency()->verdicts(); };
-  admin::AdminServer admin_server(app, cfg.admin, std::move(admin_callbacks));
-  if (!admin_server.start(error)) {
-    spdlog::critical("cannot start: {}", error);
-    app.stop();
-    return 1;
-  }
-  spdlog::info("myspoa {} serving SPOP on {} ({} workers), config {}", kVersion,
-               cfg.agent.listen.to_string(), cfg.agent.threads, cfg.source);
-  for (;;) {
-    int sig = 0;
-    if (sigwait(&signals, &sig) != 0) continue;
-    if (sig == SIGHUP) {
-      spdlog::info("SIGHUP: reloading the configuration");
-      if (const auto why = reload(); !why.empty()) spdlog::error("SIGHUP: {}", why);
-      continue;
-    }
-    spdlog::info("signal {}: stopping (flushing pending ACKs)", sig);
-    break;
-  }
-  admin_server.stop();
-  app.stop();
-  spdlog::info("stopped");
-  return 0;
 }
 
 }  // namespace myspoa::app

@@ -1,5 +1,6 @@
 // The agent's wiring: probes -> policy -> decision board -> SPOP workers, plus the refusal
-// endpoint and the event log. Owns every long-lived component; main() only parses the CLI.
+// endpoint and the event log. Owns every long-lived component; the process lifecycle (signals,
+// admin endpoint) is spoa/process.
 #pragma once
 
 #include <atomic>
@@ -112,8 +113,5 @@ class App {
   std::atomic<uint64_t> failovers_{0};
   int64_t started_unix_ms_ = 0;
 };
-
-// The process: load the config (or the embedded default), start, serve until SIGTERM/SIGINT.
-int run_agent(const std::string& config_path, const std::string& log_level_override);
 
 }  // namespace myspoa::app

@@ -16,6 +16,7 @@
 
 #include "spoa/admin/admin_server.h"
 #include "spoa/app/app.h"
+#include "spoa/process/admin_bridge.h"
 
 using namespace myspoa;
 using nlohmann::json;
@@ -37,6 +38,7 @@ config::Config unreachable_config() {
 struct Agent {
   config::Config cfg = unreachable_config();
   app::App app{cfg};
+  process::AppAdminView view{app};
   Agent() {
     std::string error;
     REQUIRE(app.start(error));
@@ -76,7 +78,7 @@ TEST_CASE("admin endpoint: views, actions and bad input", "[admin][http]") {
     ++reloads;
     return reload_answer;
   };
-  admin::AdminServer server(agent.app, agent.cfg.admin, cb);
+  admin::AdminServer server(agent.view, agent.cfg.admin, cb);
   std::string error;
   REQUIRE(server.start(error));
   REQUIRE(server.port() != 0);
@@ -211,8 +213,10 @@ TEST_CASE("admin endpoint: bearer token guards actions, not views", "[admin][htt
   auto acfg = agent.cfg.admin;
   acfg.token = "sesame-123";
   admin::AdminCallbacks cb;
-  cb.checksum_status = [] { return admin::ActionReply{200, R"({"state":"idle"})"}; };
-  admin::AdminServer server(agent.app, acfg, cb);
+  cb.checksum_status = [] {
+    return admin::ActionReply{admin::ActionOutcome::Ok, R"({"state":"idle"})"};
+  };
+  admin::AdminServer server(agent.view, acfg, cb);
   std::string error;
   REQUIRE(server.start(error));
   httplib::Client c("127.0.0.1", server.port());
@@ -241,7 +245,7 @@ TEST_CASE("admin endpoint refuses a non-loopback listen without a token", "[admi
   Agent agent;
   auto acfg = agent.cfg.admin;
   acfg.listen = {"0.0.0.0", 0};  // never contacted: start() must refuse before binding
-  admin::AdminServer server(agent.app, acfg);
+  admin::AdminServer server(agent.view, acfg);
   std::string error;
   CHECK_FALSE(server.start(error));
   CHECK(error.find("admin.token") != std::string::npos);
@@ -252,7 +256,7 @@ TEST_CASE("admin endpoint refuses a non-loopback listen without a token", "[admi
 // (a stuck scraper, half-open health checks) must not hold up the next request.
 TEST_CASE("admin endpoint: idle connections do not starve requests", "[admin][http]") {
   Agent agent;
-  admin::AdminServer server(agent.app, agent.cfg.admin, {});
+  admin::AdminServer server(agent.view, agent.cfg.admin, {});
   std::string error;
   REQUIRE(server.start(error));
   std::vector<int> idle;

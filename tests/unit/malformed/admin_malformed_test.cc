@@ -19,6 +19,7 @@
 
 #include "spoa/admin/admin_server.h"
 #include "spoa/app/app.h"
+#include "spoa/process/admin_bridge.h"
 
 using namespace myspoa;
 
@@ -75,11 +76,12 @@ int status_of(const std::string& answer) {
 struct Endpoint {
   config::Config cfg = unreachable_config();
   app::App app{cfg};
+  process::AppAdminView view{app};
   std::unique_ptr<admin::AdminServer> server;
   Endpoint() {
     std::string error;
     REQUIRE(app.start(error));
-    server = std::make_unique<admin::AdminServer>(app, cfg.admin);
+    server = std::make_unique<admin::AdminServer>(view, cfg.admin);
     REQUIRE(server->start(error));
   }
   ~Endpoint() {
