@@ -274,12 +274,8 @@ TEST_CASE("a malformed value from a server fails the run with a message, the pro
   auto cfg = lab::lab_config();
   cfg.consistency.schema_table = "myspoa.bad_checksums";
   cfg.consistency.include_tables = {"app.nulls"};
-  ConsistencyScheduler sched(
-      cfg,
-      [] {
-        return WriterInfo{std::string("db01"), "healthy"};
-      },
-      nullptr);
+  const WriterSource db01 = [] { return WriterInfo{std::string("db01"), "healthy"}; };
+  ConsistencyScheduler sched(cfg, db01, nullptr);
   REQUIRE(sched.run_now().empty());
   REQUIRE(sched.wait_idle(std::chrono::seconds(120)));
   const auto r = *sched.last_report();
