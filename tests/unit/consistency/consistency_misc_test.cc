@@ -1,5 +1,10 @@
 // Pure pieces of the runner and scheduler: GTID positions, the refusal rules, time windows, the
 // report's words and JSON, and the consistency: configuration section.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 #include <stdexcept>
 
@@ -192,16 +197,46 @@ TEST_CASE("anything thrown inside a run fails that run with a message, not the p
   CHECK_FALSE(runner.has_resume_point());
 }
 
-TEST_CASE("a writer that cannot be reached fails the run with the address") {
-  // Port 1 on loopback: nothing listens there, the connection is refused at once.
-  const auto cfg = config::parse_config(R"(
-mysql: {connect_timeout_ms: 500}
+namespace {
+config::Config single_writer_at(int port) {
+  return config::parse_config(R"(
+mysql: {connect_timeout_ms: 300}
 cluster:
   masters: [db01]
   servers:
-    - {name: db01, address: "127.0.0.1:1"}
-)",
-                                        "test");
+    - {name: db01, address: "127.0.0.1:)" +
+                                  std::to_string(port) + "\"}\n",
+                              "test");
+}
+}  // namespace
+
+TEST_CASE("a writer that accepts but never answers fails the run after connect_timeout_ms") {
+  // A listening socket nobody serves: the kernel completes the handshake, no greeting follows.
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  REQUIRE(::listen(fd, 4) == 0);
+  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+  const int port = ntohs(addr.sin_port);
+  ChecksumRunner runner(single_writer_at(port), [] {
+    return WriterInfo{std::string("db01"), "healthy"};
+  });
+  std::atomic<bool> cancel{false};
+  const auto r = runner.run(cancel);
+  ::close(fd);
+  CHECK_FALSE(r.complete);
+  CHECK(r.error ==
+        "connect to 127.0.0.1:" + std::to_string(port) + ": connect timeout after 300 ms");
+  CHECK(r.seconds < 3);
+}
+
+TEST_CASE("a writer that cannot be reached fails the run with the address") {
+  // Port 1 on loopback: nothing listens there, the connection is refused at once.
+  const auto cfg = single_writer_at(1);
   ChecksumRunner runner(cfg, [] { return WriterInfo{std::string("db01"), "healthy"}; });
   std::atomic<bool> cancel{false};
   const auto r = runner.run(cancel);
