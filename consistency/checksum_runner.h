@@ -7,16 +7,14 @@
 
 #include <atomic>
 #include <functional>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <set>
 #include <string>
-#include <vector>
 
 #include "consistency/checksum_sql.h"
 #include "consistency/report.h"
+#include "consistency/run_options.h"
 #include "spoa/config/config.h"
 
 namespace myspoa::consistency {
@@ -31,21 +29,6 @@ using WriterSource = std::function<WriterInfo()>;
 // Why a run may not start (or go on) with this writer information; "" when it may.
 std::string refuse_reason(const WriterInfo& info);
 
-// GTID positions "0-1-10,1-1-100012": per domain, the highest seqno.
-std::map<uint32_t, uint64_t> parse_gtid_pos(const std::string& text);
-// True when `have` has reached `want` in every domain of `want`.
-bool gtid_reached(const std::string& want, const std::string& have);
-
-struct RunnerOptions {
-  int64_t initial_chunk_rows = 1000;
-  int64_t min_chunk_rows = 100;
-  int64_t max_chunk_rows = 2'000'000;
-  int64_t unindexed_max_rows = 10'000;  // tables without a usable key: checksummed whole below this
-  int retries = 3;                      // lock waits, and chunks changed under a direct check
-  int replica_wait_s = 60;              // bound on waiting for a replica to reach a position
-  int max_pause_s = 600;                // bound on pausing for lag / load before giving up
-};
-
 class ChecksumRunner {
  public:
   ChecksumRunner(config::Config config, WriterSource writer_source, RunnerOptions options = {});
@@ -57,8 +40,11 @@ class ChecksumRunner {
   bool has_resume_point() const;
   void forget_resume_point();
 
+  struct State;  // what a run has done (defined in checksum_runner.cc)
+
  private:
-  struct State;
+  void run_body(const std::atomic<bool>& cancel, Report& rep);
+
   config::Config config_;
   WriterSource writer_source_;
   RunnerOptions options_;

@@ -112,8 +112,9 @@ void MysqlClient::start_connect() {
   mysql_options(mysql_, MYSQL_OPT_NONBLOCK, nullptr);
   unsigned proto = MYSQL_PROTOCOL_TCP;
   mysql_options(mysql_, MYSQL_OPT_PROTOCOL, &proto);
-  // Only a safety net: the deadlines below are ours. Whole seconds only in the library.
-  unsigned safety_s = 2;
+  // Only a safety net: the deadlines below are ours. Whole seconds only in the library, and
+  // never shorter than our query deadline (the consistency session's statements run long).
+  unsigned safety_s = static_cast<unsigned>(std::max(2, s_.query_timeout_ms / 1000 + 1));
   mysql_options(mysql_, MYSQL_OPT_READ_TIMEOUT, &safety_s);
   mysql_options(mysql_, MYSQL_OPT_WRITE_TIMEOUT, &safety_s);
   if (!s_.ssl_mode.empty() && s_.ssl_mode != "DISABLED") {

@@ -254,3 +254,33 @@ TEST_CASE("replication filters on a replica are reported, not ignored", "[lab]")
   CHECK(r.find("db04")->errors[0].find("Replicate_Ignore_DB=scratch") != std::string::npos);
   CHECK(r.find("db03")->state == ReplicaState::Consistent);
 }
+
+TEST_CASE("a malformed value from a server fails the run with a message, the process lives",
+          "[lab]") {
+  Lab lab;
+  // A checksum table whose this_cnt is text, rewritten by a trigger: the writer's chunk count
+  // reads back as 'n/a:<count>'. Before the readers checked server text, std::stoll threw on the
+  // scheduler's thread and terminated the whole agent.
+  const std::string ddl =
+      "DROP TABLE IF EXISTS myspoa.bad_checksums; CREATE DATABASE IF NOT EXISTS myspoa; "
+      "CREATE TABLE myspoa.bad_checksums ("
+      "db CHAR(64) NOT NULL, tbl CHAR(64) NOT NULL, chunk INT NOT NULL, chunk_time FLOAT NULL, "
+      "chunk_index VARCHAR(200) NULL, lower_boundary TEXT NULL, upper_boundary TEXT NULL, "
+      "this_crc CHAR(40) NOT NULL, this_cnt VARCHAR(40) NOT NULL, master_crc CHAR(40) NULL, "
+      "master_cnt INT NULL, ts TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP, "
+      "PRIMARY KEY (db, tbl, chunk)) ENGINE=InnoDB; CREATE TRIGGER myspoa.bad_cnt BEFORE INSERT "
+      "ON myspoa.bad_checksums FOR EACH ROW SET NEW.this_cnt = CONCAT('n/a:', NEW.this_cnt)";
+  REQUIRE(labctl("sql db01 \"" + ddl + "\"") == 0);
+  auto cfg = lab::lab_config();
+  cfg.consistency.schema_table = "myspoa.bad_checksums";
+  cfg.consistency.include_tables = {"app.nulls"};
+  const WriterSource db01 = [] { return WriterInfo{std::string("db01"), "healthy"}; };
+  ConsistencyScheduler sched(cfg, db01, nullptr);
+  REQUIRE(sched.run_now().empty());
+  REQUIRE(sched.wait_idle(std::chrono::seconds(120)));
+  const auto r = *sched.last_report();
+  CHECK(labctl("sql db01 \"DROP TABLE myspoa.bad_checksums\"") == 0);
+  INFO(to_json(r).dump(2));
+  CHECK_FALSE(r.complete);
+  CHECK(r.error.find("this_cnt: not a whole number: 'n/a:") != std::string::npos);
+}

@@ -1,26 +1,59 @@
 // Pure pieces of the runner and scheduler: GTID positions, the refusal rules, time windows, the
 // report's words and JSON, and the consistency: configuration section.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
+#include <stdexcept>
 
 #include "consistency/checksum_runner.h"
 #include "consistency/consistency_scheduler.h"
+#include "consistency/gtid_position.h"
 #include "consistency/report.h"
 #include "spoa/config/config.h"
 
 using namespace myspoa;
 using namespace myspoa::consistency;
 
+namespace {
+GtidPosition pos(const std::string& text) {
+  auto p = GtidPosition::parse(text);
+  INFO(text << ": " << p.error);
+  REQUIRE(p.ok());
+  return p.value;
+}
+}  // namespace
+
 TEST_CASE("GTID positions are compared per domain") {
-  const auto p = parse_gtid_pos("0-1-10,1-1-100012,2-2-7");
-  CHECK(p.at(0) == 10);
-  CHECK(p.at(1) == 100012);
-  CHECK(p.at(2) == 7);
-  CHECK(parse_gtid_pos("").empty());
-  CHECK(gtid_reached("1-1-10", "1-1-10"));
-  CHECK(gtid_reached("1-1-10", "1-1-11,2-2-3"));
-  CHECK_FALSE(gtid_reached("1-1-10", "1-1-9"));
-  CHECK_FALSE(gtid_reached("1-1-10,2-2-5", "1-1-10"));  // a missing domain is not reached
-  CHECK(gtid_reached("", "1-1-1"));
+  const auto p = pos("0-1-10,1-1-100012,2-2-7");
+  CHECK(p.domains().at(0) == 10);
+  CHECK(p.domains().at(1) == 100012);
+  CHECK(p.domains().at(2) == 7);
+  CHECK(pos("").domains().empty());
+  CHECK(pos("0-1-5,0-2-9").domains().at(0) == 9);  // the highest seqno of a domain
+  CHECK(pos(" 0-1-10 , 1-2-3 ").domains().size() == 2);
+  CHECK(pos("1-1-10").reached(pos("1-1-10")));
+  CHECK(pos("1-1-11,2-2-3").reached(pos("1-1-10")));
+  CHECK_FALSE(pos("1-1-9").reached(pos("1-1-10")));
+  CHECK_FALSE(pos("1-1-10").reached(pos("1-1-10,2-2-5")));  // a missing domain is not reached
+  CHECK(pos("1-1-1").reached(pos("")));
+  // at(): exactly the target, not past it.
+  CHECK(pos("1-1-10,2-2-3").at(pos("1-1-10")));
+  CHECK_FALSE(pos("1-1-11").at(pos("1-1-10")));
+  CHECK_FALSE(pos("2-2-3").at(pos("1-1-10")));
+}
+
+TEST_CASE("GTID text that is not a position is an error value naming it") {
+  for (const char* bad : {"abc", "1-1", "1-1-", "-1-1", "1-x-3", "1-1-3x", "1-1-3,,2-2-2",
+                          "1-1-99999999999999999999999", "4294967296-1-1", "1-1-1-1"}) {
+    INFO(bad);
+    probes::Parsed<GtidPosition> p;
+    REQUIRE_NOTHROW(p = GtidPosition::parse(bad));
+    CHECK_FALSE(p.ok());
+    CHECK(p.error.find("not a GTID position") != std::string::npos);
+  }
 }
 
 TEST_CASE("runs refuse split-brain and refused writes") {
@@ -151,4 +184,63 @@ TEST_CASE("consistency configuration errors name the key") {
   CHECK(err("consistency: {databases: {only: [a]}}").find("consistency.databases.only") == 0);
   CHECK(err("consistency: {interval_s: 60, window: '01:00-02:00'}").find("consistency.window") ==
         0);
+}
+
+TEST_CASE("anything thrown inside a run fails that run with a message, not the process") {
+  ChecksumRunner runner(parse(""), []() -> WriterInfo { throw std::runtime_error("board gone"); });
+  std::atomic<bool> cancel{false};
+  Report r;
+  REQUIRE_NOTHROW(r = runner.run(cancel));
+  CHECK_FALSE(r.complete);
+  CHECK(r.error == "internal error, run abandoned: board gone");
+  CHECK_FALSE(runner.progress().running);
+  CHECK_FALSE(runner.has_resume_point());
+}
+
+namespace {
+config::Config single_writer_at(int port) {
+  return config::parse_config(R"(
+mysql: {connect_timeout_ms: 300}
+cluster:
+  masters: [db01]
+  servers:
+    - {name: db01, address: "127.0.0.1:)" +
+                                  std::to_string(port) + "\"}\n",
+                              "test");
+}
+}  // namespace
+
+TEST_CASE("a writer that accepts but never answers fails the run after connect_timeout_ms") {
+  // A listening socket nobody serves: the kernel completes the handshake, no greeting follows.
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  REQUIRE(::listen(fd, 4) == 0);
+  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+  const int port = ntohs(addr.sin_port);
+  ChecksumRunner runner(single_writer_at(port), [] {
+    return WriterInfo{std::string("db01"), "healthy"};
+  });
+  std::atomic<bool> cancel{false};
+  const auto r = runner.run(cancel);
+  ::close(fd);
+  CHECK_FALSE(r.complete);
+  CHECK(r.error ==
+        "connect to 127.0.0.1:" + std::to_string(port) + ": connect timeout after 300 ms");
+  CHECK(r.seconds < 3);
+}
+
+TEST_CASE("a writer that cannot be reached fails the run with the address") {
+  // Port 1 on loopback: nothing listens there, the connection is refused at once.
+  const auto cfg = single_writer_at(1);
+  ChecksumRunner runner(cfg, [] { return WriterInfo{std::string("db01"), "healthy"}; });
+  std::atomic<bool> cancel{false};
+  const auto r = runner.run(cancel);
+  CHECK_FALSE(r.complete);
+  CHECK(r.error.find("connect to 127.0.0.1:1: ") == 0);
+  CHECK(r.seconds < 5);
 }
