@@ -14,9 +14,8 @@
 #include <thread>
 #include <vector>
 
-#include "probes/election.h"
-#include "probes/hysteresis.h"
 #include "probes/mysql_client.h"
+#include "probes/round_book.h"
 #include "probes/snapshot.h"
 #include "spoa/config/config.h"
 #include "spoa/ev/loop.h"
@@ -45,7 +44,7 @@ class ProbeEngine {
   using RoundCallback = std::function<void(SnapshotPtr)>;
   // Steady milliseconds; stamps probe results, snapshots and the election (default: the
   // process's steady clock). Injected so that tests control time.
-  using Clock = std::function<int64_t()>;
+  using Clock = RoundBook::Clock;
 
   // `previous`: the snapshot of the engine this one replaces (configuration reload). Servers it
   // names keep their state, so a reload causes no flap; the caller leaves out servers whose
@@ -106,8 +105,8 @@ class ProbeEngine {
   std::vector<config::ServerConfig> server_cfg_;
   SnapshotPtr previous_;  // seed for servers_ (reload), dropped once used
   std::string hb_db_, hb_table_;
-  Clock clock_;
-  std::unique_ptr<Election> election_;  // majority mode only
+  RoundBook book_;      // hysteresis, election tally, snapshots (the pure round logic)
+  Election* election_;  // book_'s, majority mode only (nullptr otherwise)
 
   // The engine thread's loop and its own watchers (spoa/ev); created by start(), destroyed by
   // stop() after the thread has ended.
