@@ -15,7 +15,6 @@
 namespace myspoa::probes {
 namespace {
 
-using clock::steady_ms;
 // Heartbeat timestamps use the wall clock (clock::unix_us): written and compared by this process
 // only.
 
@@ -40,22 +39,16 @@ MysqlClientSettings client_settings(const config::ServerConfig& c, const config:
 }  // namespace
 
 struct ProbeEngine::Server {
-  Server(const config::ServerConfig& c, const config::MysqlConfig& m, struct ev_loop* loop,
-         uint64_t seed)
+  Server(const config::ServerConfig& c, const config::MysqlConfig& m, ev::Loop& loop, uint64_t seed)
       : cfg(c),
         client(loop, client_settings(c, m, m.query_timeout_ms), seed),
-        health(c.name, Thresholds{m.rise, m.fall}, m.max_lag_s,
-               FlapDamping{m.flap_threshold, int64_t(m.flap_window_s) * 1000,
-                           int64_t(m.flap_hold_s) * 1000}),
         heartbeat_lag(int64_t(m.interval_ms) * 1000),
         exec_settings(client_settings(c, m, std::max(2000, m.query_timeout_ms))),
         exec_seed(seed ^ 0x9e3779b97f4a7c15ULL) {}
 
   config::ServerConfig cfg;
   MysqlClient client;
-  ServerHealth health;
   uint64_t launched_round = 0;
-  bool added_by_reload = false;        // not in the previous engine's snapshot
   bool heartbeat_table_ready = false;  // CREATE ... IF NOT EXISTS done on this server
   uint64_t heartbeat_seq = 0;          // picks the slot row of the next write
   HeartbeatLag heartbeat_lag;
@@ -63,12 +56,17 @@ struct ProbeEngine::Server {
   MysqlClientSettings exec_settings;
   uint64_t exec_seed;
   std::unique_ptr<MysqlClient> exec_client;
+  std::unique_ptr<MysqlClient> lock_client;  // majority mode: the election's connection
   std::deque<std::pair<std::string, ExecuteDone>> exec_pending;
   ExecuteDone exec_current;  // of the statement in flight
 };
 
-ProbeEngine::ProbeEngine(const config::Config& cfg, SnapshotPtr previous)
-    : mysql_(cfg.mysql), server_cfg_(cfg.cluster.servers), previous_(std::move(previous)) {
+ProbeEngine::ProbeEngine(const config::Config& cfg, SnapshotPtr previous, Clock clock)
+    : mysql_(cfg.mysql),
+      server_cfg_(cfg.cluster.servers),
+      previous_(std::move(previous)),
+      book_(cfg, previous_, clock ? std::move(clock) : Clock(clock::steady_ms)),
+      election_(book_.election()) {
   writer_ = cfg.cluster.masters.empty() ? std::string() : cfg.cluster.masters.front();
   auto dot = mysql_.heartbeat_table.find('.');
   if (dot == std::string::npos) {
@@ -86,6 +84,10 @@ ProbeEngine::ProbeEngine(const config::Config& cfg, SnapshotPtr previous)
     st.name = s.name;
     if (before && st.liveness == Liveness::Unknown) initial->complete = false;
     initial->servers.push_back(std::move(st));
+  }
+  if (election_) {  // nobody is primary before the first answers
+    initial->coordination.enabled = true;
+    initial->coordination.servers = static_cast<int>(server_cfg_.size());
   }
   if (previous_) {
     initial->round = previous_->round;
@@ -126,6 +128,8 @@ ProbeEngineCounters ProbeEngine::counters() const {
   c.flap_holds = counters_.flap_holds.load();
   c.executes = counters_.executes.load();
   c.execute_failures = counters_.execute_failures.load();
+  c.lock_queries = counters_.lock_queries.load();
+  c.lock_failures = counters_.lock_failures.load();
   return c;
 }
 
@@ -143,7 +147,7 @@ void ProbeEngine::execute(const std::string& server, std::string sql, ExecuteDon
     std::lock_guard lock(exec_mu_);
     if (exec_open_) {
       exec_queue_.push_back({server, std::move(sql), std::move(done)});
-      ev_async_send(loop_, &async_);
+      async_->send();
       return;
     }
   }
@@ -170,7 +174,7 @@ void ProbeEngine::run_execute(size_t i) {
   Server& s = *servers_[i];
   if (s.exec_pending.empty() || stopping_.load()) return;
   if (!s.exec_client)
-    s.exec_client = std::make_unique<MysqlClient>(loop_, s.exec_settings, s.exec_seed);
+    s.exec_client = std::make_unique<MysqlClient>(*loop_, s.exec_settings, s.exec_seed);
   if (s.exec_client->busy()) return;  // run when the current statement finishes
   auto [sql, next_done] = std::move(s.exec_pending.front());
   s.exec_pending.pop_front();
@@ -188,25 +192,28 @@ void ProbeEngine::run_execute(size_t i) {
 void ProbeEngine::start() {
   if (started_) return;
   started_ = true;
-  loop_ = ev_loop_new(EVFLAG_AUTO | EVFLAG_NOENV);
-  if (!loop_) throw std::runtime_error("probe engine: ev_loop_new failed");
+  loop_ = std::make_unique<ev::Loop>();
   std::random_device rd;
   uint64_t seed = (uint64_t(rd()) << 32) ^ rd();
   for (size_t i = 0; i < server_cfg_.size(); ++i) {
-    servers_.push_back(std::make_unique<Server>(server_cfg_[i], mysql_, loop_, seed + i));
-    if (const ServerState* before = seed_for(server_cfg_[i]))
-      servers_.back()->health.seed(*before);
-    else if (previous_)
-      servers_.back()->added_by_reload = true;
+    servers_.push_back(std::make_unique<Server>(server_cfg_[i], mysql_, *loop_, seed + i));
     servers_.back()->client.on_lost([this, i](const std::string& why) { on_lost(i, why); });
+    if (election_) {
+      auto& lc = servers_.back()->lock_client;
+      lc = std::make_unique<MysqlClient>(
+          *loop_, client_settings(server_cfg_[i], mysql_, mysql_.query_timeout_ms),
+          seed + i + 0x51ed270b2a5d5f6bULL);
+      lc->on_lost([this, i](const std::string&) {
+        election_->lost(i);
+        if (published_ && !launching_) publish();  // step down at once, not next round
+      });
+    }
   }
-  double interval = std::max(1, mysql_.interval_ms) / 1000.0;
-  ev_timer_init(&tick_, tick_cb, 0., interval);  // first round at once
-  tick_.data = this;
-  ev_timer_start(loop_, &tick_);
-  ev_async_init(&async_, async_cb);
-  async_.data = this;
-  ev_async_start(loop_, &async_);
+  const double interval = std::max(1, mysql_.interval_ms) / 1000.0;
+  tick_ = std::make_unique<ev::Timer>(*loop_, [this] { tick(); });
+  tick_->start(0., interval);  // first round at once
+  async_ = std::make_unique<ev::Async>(*loop_, [this] { on_async(); });
+  async_->start();
   {
     std::lock_guard lock(exec_mu_);
     exec_open_ = true;
@@ -216,15 +223,19 @@ void ProbeEngine::start() {
       "fall {}, heartbeat {})",
       servers_.size(), mysql_.interval_ms, mysql_.connect_timeout_ms, mysql_.query_timeout_ms,
       mysql_.rise, mysql_.fall, mysql_.heartbeat ? "on" : "off");
+  if (election_)
+    spdlog::info("probes: cooperation majority, election lock '{}' on {} servers",
+                 election_->primary_lock(), servers_.size());
   thread_ = std::thread([this] { run_thread(); });
 }
 
 void ProbeEngine::stop() {
   if (!started_) return;
-  if (!stopping_.exchange(true)) ev_async_send(loop_, &async_);
+  if (!stopping_.exchange(true)) async_->send();
   if (thread_.joinable()) thread_.join();
-  ev_loop_destroy(loop_);
-  loop_ = nullptr;
+  tick_.reset();
+  async_.reset();
+  loop_.reset();
   started_ = false;
 }
 
@@ -234,10 +245,10 @@ void ProbeEngine::run_thread() {
   sigemptyset(&set);
   sigaddset(&set, SIGPIPE);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  ev_run(loop_, 0);
+  loop_->run();
   // Clients own watchers on this loop: destroy them here, on the loop's thread.
-  ev_timer_stop(loop_, &tick_);
-  ev_async_stop(loop_, &async_);
+  tick_->stop();
+  async_->stop();
   // execute() callers get an answer for every request, even when stopping.
   std::vector<ExecuteRequest> unrun;
   {
@@ -259,17 +270,12 @@ void ProbeEngine::run_thread() {
   }
 }
 
-void ProbeEngine::async_cb(struct ev_loop* loop, ev_async* w, int) {
-  auto* self = static_cast<ProbeEngine*>(w->data);
-  if (self->stopping_.load()) {
-    ev_break(loop, EVBREAK_ALL);
+void ProbeEngine::on_async() {
+  if (stopping_.load()) {
+    loop_->break_loop();
     return;
   }
-  self->drain_executes();
-}
-
-void ProbeEngine::tick_cb(struct ev_loop*, ev_timer* w, int) {
-  static_cast<ProbeEngine*>(w->data)->tick();
+  drain_executes();
 }
 
 void ProbeEngine::tick() {
@@ -282,9 +288,11 @@ void ProbeEngine::tick() {
   for (size_t i = 0; i < servers_.size(); ++i) {
     if (servers_[i]->client.busy()) {
       counters_.skipped_busy++;  // not duplicated; launched as soon as it finishes
-      continue;
+    } else {
+      launch(i);
     }
-    launch(i);
+    // A lock statement still outstanding keeps its last answer (it ends by its deadline).
+    if (election_ && !servers_[i]->lock_client->busy()) launch_lock(i);
   }
   launching_ = false;
   if (outstanding_ == 0) publish();
@@ -321,11 +329,46 @@ void ProbeEngine::launch(size_t i) {
   });
 }
 
+void ProbeEngine::launch_lock(size_t i) {
+  Server& s = *servers_[i];
+  const bool counted = !published_;
+  if (counted) outstanding_++;
+  counters_.lock_queries++;
+  const uint64_t round = round_;
+  s.lock_client->run(election_->statement(i), [this, i, round, counted](QueryOutcome&& o) {
+    on_lock_result(i, round, counted, std::move(o));
+  });
+}
+
+void ProbeEngine::on_lock_result(size_t i, uint64_t round, bool counted, QueryOutcome&& o) {
+  LockObservation obs;
+  if (o.ok && !o.results.empty()) {
+    obs = parse_lock_result(o.results.back());
+  } else {
+    obs.error = o.error.empty() ? "lock statement failed" : o.error;
+  }
+  if (!obs.answered) {
+    counters_.lock_failures++;
+    // Whatever went wrong, this connection must not keep a lock the tally no longer counts.
+    if (servers_[i]->lock_client->connected()) servers_[i]->lock_client->close(obs.error);
+    spdlog::debug("{}: lock statement: {}", servers_[i]->cfg.name, obs.error);
+  }
+  election_->observe(i, obs);
+  round_done(round, counted, false);
+}
+
+void ProbeEngine::round_done(uint64_t round, bool counted, bool changed) {
+  if (counted && round == round_ && !published_) {
+    if (--outstanding_ == 0 && !launching_) publish();
+  } else if (changed && published_ && !launching_) {
+    publish();  // a late result changed a state: don't hold it back until the next round
+  }
+}
+
 void ProbeEngine::on_result(size_t i, uint64_t round, bool counted, bool writer, bool hb_read,
                             QueryOutcome&& o) {
   Server& s = *servers_[i];
   ProbeResult r;
-  r.at_ms = steady_ms();
   r.latency_us = o.latency_us;
   // Liveness needs the variables and replication results; a failing heartbeat statement after
   // them (e.g. table not replicated yet) only loses the heartbeat.
@@ -377,12 +420,7 @@ void ProbeEngine::on_result(size_t i, uint64_t round, bool counted, bool writer,
   spdlog::debug("{}: probe {} in {} us{}{}", s.cfg.name, r.ok ? "ok" : "failed", r.latency_us,
                 r.ok ? "" : ": ", r.error);
   bool changed = apply(i, r);
-
-  if (counted && round == round_ && !published_) {
-    if (--outstanding_ == 0 && !launching_) publish();
-  } else if (changed && published_ && !launching_) {
-    publish();  // a late result changed a state: don't hold it back until the next round
-  }
+  round_done(round, counted, changed);
   // The probe of this server was skipped while this one was outstanding: run it now.
   if (s.launched_round < round_ && !stopping_.load() && !s.client.busy()) {
     counters_.catch_up++;
@@ -393,14 +431,13 @@ void ProbeEngine::on_result(size_t i, uint64_t round, bool counted, bool writer,
 void ProbeEngine::on_lost(size_t i, const std::string& why) {
   counters_.lost_while_idle++;
   ProbeResult r;
-  r.at_ms = steady_ms();
   r.error = why;
   counters_.probes_failed++;
   if (apply(i, r) && published_) publish();
 }
 
 bool ProbeEngine::apply(size_t i, const ProbeResult& r) {
-  auto u = servers_[i]->health.observe(r);
+  auto u = book_.observe(i, r);
   if (u.flap_hold_started) counters_.flap_holds++;
   for (const auto& m : u.messages) {
     counters_.transitions++;
@@ -414,17 +451,7 @@ bool ProbeEngine::apply(size_t i, const ProbeResult& r) {
 
 void ProbeEngine::publish() {
   published_ = true;
-  auto snap = std::make_shared<Snapshot>();
-  snap->round = round_;
-  snap->taken_at_ms = steady_ms();
-  snap->servers.reserve(servers_.size());
-  bool complete = true;
-  for (const auto& s : servers_) {
-    snap->servers.push_back(s->health.state());
-    // A server added by a reload does not hold back the others: it is simply not up yet.
-    if (s->health.state().liveness == Liveness::Unknown && !s->added_by_reload) complete = false;
-  }
-  snap->complete = complete;
+  auto snap = std::make_shared<Snapshot>(book_.build(round_));
   SnapshotPtr p = std::move(snap);
   snapshot_.store(p, std::memory_order_release);
   if (on_round_) on_round_(p);

@@ -4,8 +4,6 @@
 // and never block the engine; the app gets on_round() on the engine thread to run its policy.
 #pragma once
 
-#include <ev.h>
-
 #include <atomic>
 #include <cstdint>
 #include <deque>
@@ -16,10 +14,12 @@
 #include <thread>
 #include <vector>
 
-#include "probes/hysteresis.h"
 #include "probes/mysql_client.h"
+#include "probes/round_book.h"
 #include "probes/snapshot.h"
 #include "spoa/config/config.h"
+#include "spoa/ev/loop.h"
+#include "spoa/ev/watchers.h"
 
 namespace myspoa::probes {
 
@@ -35,16 +35,26 @@ struct ProbeEngineCounters {
   uint64_t flap_holds = 0;  // servers held Down as flapping (mysql.flap_threshold)
   uint64_t executes = 0;    // statements run for others through execute()
   uint64_t execute_failures = 0;
+  uint64_t lock_queries = 0;  // election statements (cluster.cooperation: majority)
+  uint64_t lock_failures = 0;
 };
 
 class ProbeEngine {
  public:
   using RoundCallback = std::function<void(SnapshotPtr)>;
+  // Steady milliseconds; stamps probe results, snapshots and the election (default: the
+  // process's steady clock). Injected so that tests control time.
+  using Clock = RoundBook::Clock;
 
   // `previous`: the snapshot of the engine this one replaces (configuration reload). Servers it
   // names keep their state, so a reload causes no flap; the caller leaves out servers whose
   // address changed.
-  explicit ProbeEngine(const config::Config& cfg, SnapshotPtr previous = nullptr);
+  // With cluster.cooperation: majority the engine also runs the primary election (election.h)
+  // over one extra connection per server, on the same loop, and publishes its tally as
+  // Snapshot::coordination with every round (a primary that loses the majority steps down in
+  // the round that sees it).
+  explicit ProbeEngine(const config::Config& cfg, SnapshotPtr previous = nullptr,
+                       Clock clock = nullptr);
   ~ProbeEngine();
   ProbeEngine(const ProbeEngine&) = delete;
   ProbeEngine& operator=(const ProbeEngine&) = delete;
@@ -75,9 +85,7 @@ class ProbeEngine {
  private:
   struct Server;
 
-  static void tick_cb(struct ev_loop*, ev_timer* w, int);
-  static void async_cb(struct ev_loop*, ev_async* w, int);
-
+  void on_async();
   const ServerState* seed_for(const config::ServerConfig& s) const;
   void run_thread();
   void tick();
@@ -85,6 +93,9 @@ class ProbeEngine {
   void on_result(size_t i, uint64_t round, bool counted, bool writer, bool hb_read,
                  QueryOutcome&& o);
   void on_lost(size_t i, const std::string& why);
+  void launch_lock(size_t i);
+  void on_lock_result(size_t i, uint64_t round, bool counted, QueryOutcome&& o);
+  void round_done(uint64_t round, bool counted, bool changed);
   bool apply(size_t i, const ProbeResult& r);  // true when a state changed
   void publish();
   void drain_executes();
@@ -94,10 +105,14 @@ class ProbeEngine {
   std::vector<config::ServerConfig> server_cfg_;
   SnapshotPtr previous_;  // seed for servers_ (reload), dropped once used
   std::string hb_db_, hb_table_;
+  RoundBook book_;      // hysteresis, election tally, snapshots (the pure round logic)
+  Election* election_;  // book_'s, majority mode only (nullptr otherwise)
 
-  struct ev_loop* loop_ = nullptr;
-  ev_timer tick_;
-  ev_async async_;
+  // The engine thread's loop and its own watchers (spoa/ev); created by start(), destroyed by
+  // stop() after the thread has ended.
+  std::unique_ptr<ev::Loop> loop_;
+  std::unique_ptr<ev::Timer> tick_;
+  std::unique_ptr<ev::Async> async_;
   std::thread thread_;
   std::atomic<bool> stopping_{false};
   bool started_ = false;
@@ -126,7 +141,7 @@ class ProbeEngine {
   struct AtomicCounters {
     std::atomic<uint64_t> rounds{0}, probes_ok{0}, probes_failed{0}, skipped_busy{0}, catch_up{0},
         lost_while_idle{0}, transitions{0}, heartbeat_writes{0}, flap_holds{0}, executes{0},
-        execute_failures{0};
+        execute_failures{0}, lock_queries{0}, lock_failures{0};
   } counters_;
 };
 
