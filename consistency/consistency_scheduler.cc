@@ -9,6 +9,8 @@
 namespace myspoa::consistency {
 
 namespace {
+constexpr int64_t kTickMs = 1000;
+
 bool parse_hhmm(const std::string& t, int& minutes) {
   if (t.size() != 5 || t[2] != ':') return false;
   for (int i : {0, 1, 3, 4})
@@ -73,25 +75,18 @@ void ConsistencyScheduler::start() {
   stopping_ = false;
   const auto& k = config_.consistency;
   if (k.interval_s > 0) next_due_ = clock::unix_ms() + int64_t{k.interval_s} * 1000;
-  loop_thread_ = std::thread([this] { loop(); });
+  ticks_.post_after(kTickMs, [this] { tick(); });
 }
 
 void ConsistencyScheduler::stop() {
   {
     std::lock_guard lock(mu_);
-    if (!started_ && !run_thread_.joinable()) return;
     stopping_ = true;
     cancel_ = true;
   }
   cv_.notify_all();
-  if (loop_thread_.joinable()) loop_thread_.join();
-  std::thread t;
-  {
-    std::lock_guard lock(mu_);
-    t = std::move(run_thread_);
-    started_ = false;
-  }
-  if (t.joinable()) t.join();
+  ticks_.stop();
+  runs_.stop();  // waits for a run in progress to see cancel_
 }
 
 std::string ConsistencyScheduler::run_now() {
@@ -119,11 +114,11 @@ bool ConsistencyScheduler::wait_idle(std::chrono::milliseconds timeout) const {
 }
 
 void ConsistencyScheduler::launch(bool window_run) {
-  if (run_thread_.joinable()) run_thread_.join();  // the previous run has finished
   running_ = true;
   cancel_ = false;
   window_run_ = window_run;
-  run_thread_ = std::thread([this, window_run] { execute(window_run); });
+  // Never refused while running_ was false (the queue is empty) unless stopping.
+  if (!runs_.post([this, window_run] { execute(window_run); })) running_ = false;
 }
 
 void ConsistencyScheduler::execute(bool window_run) {
@@ -166,14 +161,13 @@ void ConsistencyScheduler::publish_verdicts(const Report& report) {
   }
 }
 
-void ConsistencyScheduler::loop() {
+void ConsistencyScheduler::tick() {
   const auto& k = config_.consistency;
   int wstart = 0, wend = 0;
   const bool window = !k.window.empty() && parse_window(k.window, wstart, wend);
-  std::unique_lock lock(mu_);
-  while (!stopping_) {
-    cv_.wait_for(lock, std::chrono::seconds(1));
-    if (stopping_) break;
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return;
     if (window) {
       const auto now = local_now(wstart);
       const bool inside = in_window(wstart, wend, now.minute);
@@ -188,6 +182,7 @@ void ConsistencyScheduler::loop() {
       launch(false);
     }
   }
+  ticks_.post_after(kTickMs, [this] { tick(); });
 }
 
 using Kind = ConsistencyScheduler::RequestResult::Kind;

@@ -1,7 +1,8 @@
 // Runs consistency checks on the agent's behalf: on an interval or once a day inside a time
 // window, and on demand (admin: run_now / cancel / status). One run at a time, on its own
-// thread; a cancelled run resumes where it stopped. Verdicts go to a callback (the App drains
-// an inconsistent replica from reads) and to the log, in the seed's words.
+// executor thread (spoa/executor; a second executor ticks the schedule every second); a cancelled
+// run resumes where it stopped. Verdicts go to a callback (the App drains an inconsistent replica
+// from reads) and to the log, in the seed's words.
 #pragma once
 
 #include <atomic>
@@ -12,13 +13,13 @@
 #include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 
 #include <nlohmann/json.hpp>
 
 #include "consistency/checksum_runner.h"
 #include "consistency/report.h"
 #include "spoa/config/config.h"
+#include "spoa/executor/executor.h"
 
 namespace myspoa::consistency {
 
@@ -70,7 +71,7 @@ class ConsistencyScheduler {
   std::map<std::string, std::string> verdicts() const;
 
  private:
-  void loop();
+  void tick();                   // on ticks_, every second: starts scheduled runs, ends window runs
   void launch(bool window_run);  // with mu_ held
   void execute(bool window_run);
   void publish_verdicts(const Report& report);
@@ -86,12 +87,13 @@ class ConsistencyScheduler {
   std::optional<Report> last_report_;
   int64_t next_due_ = 0;         // Unix ms (reported as next_run_unix_ms)
   std::string last_window_day_;  // "2024-05-01" of the last window run
-  std::thread loop_thread_;
-  std::thread run_thread_;
   std::atomic<bool> running_{false};
   std::atomic<bool> cancel_{false};
   std::atomic<bool> window_run_{false};
   std::atomic<uint64_t> runs_finished_{0};
+  // Last: their threads stop before the members their tasks use go.
+  executor::Executor ticks_{"myspoa-cons-tick", 1};
+  executor::Executor runs_{"myspoa-cons-run", 1};
 };
 
 }  // namespace myspoa::consistency

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstring>
 #include <ctime>
+#include <thread>
 
 #include <spdlog/spdlog.h>
 
@@ -37,47 +38,24 @@ std::string iso_utc(int64_t unix_ms) {
 
 }  // namespace
 
-Alerter::Alerter(size_t queue_size) : capacity_(queue_size ? queue_size : 1) {}
+Alerter::Alerter(size_t queue_size) : executor_("myspoa-alerts", queue_size ? queue_size : 1) {}
 
 Alerter::~Alerter() {
   stop();
 }
 
-void Alerter::start() {
-  std::lock_guard lock(mu_);
-  if (started_) return;
-  started_ = true;
-  stopping_ = false;
-  thread_ = std::thread([this] { run_thread(); });
-}
-
 void Alerter::stop() {
-  {
-    std::lock_guard lock(mu_);
-    if (!started_) return;
-    stopping_ = true;
-    counters_.dropped += queue_.size();
-    queue_.clear();
-  }
-  cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
+  const size_t dropped = executor_.stop(executor::Executor::OnStop::Drop);
   std::lock_guard lock(mu_);
-  started_ = false;
+  counters_.dropped += dropped;
 }
 
 bool Alerter::post(AlertEvent e) {
   if (e.command.empty()) return true;
-  {
-    std::lock_guard lock(mu_);
-    if (stopping_ || queue_.size() >= capacity_) {
-      counters_.dropped++;
-      return false;
-    }
-    queue_.push_back(std::move(e));
-    counters_.posted++;
-  }
-  cv_.notify_one();
-  return true;
+  const bool queued = executor_.post([this, e = std::move(e)] { run_one(e); });
+  std::lock_guard lock(mu_);
+  (queued ? counters_.posted : counters_.dropped)++;
+  return queued;
 }
 
 AlertCounters Alerter::counters() const {
@@ -91,20 +69,6 @@ std::vector<std::string> Alerter::event_environment(const AlertEvent& e) {
       "MYSPOA_EVENT_MESSAGE=" + one_line(e.message), "MYSPOA_EVENT_TIME=" + iso_utc(e.unix_ms),
       "MYSPOA_WRITER=" + one_line(e.writer),         "MYSPOA_SCENARIO=" + one_line(e.scenario),
   };
-}
-
-void Alerter::run_thread() {
-  for (;;) {
-    AlertEvent e;
-    {
-      std::unique_lock lock(mu_);
-      cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-      if (stopping_) return;
-      e = std::move(queue_.front());
-      queue_.pop_front();
-    }
-    run_one(e);
-  }
 }
 
 void Alerter::run_one(const AlertEvent& e) {
@@ -164,10 +128,7 @@ void Alerter::run_one(const AlertEvent& e) {
   for (;;) {
     const pid_t r = waitpid(pid, &status, WNOHANG);
     if (r == pid || (r < 0 && errno != EINTR)) break;
-    {
-      std::lock_guard lock(mu_);
-      stopping = stopping_;
-    }
+    stopping = executor_.stopping();
     if (clock::steady_ms() >= deadline || stopping) {
       timed_out = !stopping;
       kill(-pid, SIGKILL);

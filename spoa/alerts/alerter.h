@@ -1,18 +1,18 @@
 // Alerts: an optional operator command (config `alerts.command`) run on events worth waking
 // someone for (writer change, split brain, backup mode, inconsistency, flapping, fencing), with
 // the event in MYSPOA_EVENT_* environment variables. Commands run one at a time on the alerter's
-// own thread (posix_spawn, waitpid with a deadline, SIGKILL to the command's process group on
-// timeout), so a slow or hung script never delays a routing decision. post() never blocks: when
-// the bounded queue is full the event is dropped and counted.
+// executor thread (spoa/executor) (posix_spawn, waitpid with a deadline, SIGKILL to the command's
+// process group on timeout), so a slow or hung script never delays a routing decision. post() never
+// blocks: when the bounded queue is full the event is dropped and counted.
 #pragma once
 
-#include <condition_variable>
 #include <cstdint>
-#include <deque>
+#include <memory>
 #include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
+
+#include "spoa/executor/executor.h"
 
 namespace myspoa::alerts {
 
@@ -38,12 +38,12 @@ struct AlertCounters {
 
 class Alerter {
  public:
+  // Starts the alerter's thread; at most `queue_size` events wait behind a running command.
   explicit Alerter(size_t queue_size);
   ~Alerter();
   Alerter(const Alerter&) = delete;
   Alerter& operator=(const Alerter&) = delete;
 
-  void start();
   // Kills a running command, drops what is queued (counted), joins the thread. Idempotent.
   void stop();
 
@@ -59,17 +59,11 @@ class Alerter {
   static std::vector<std::string> event_environment(const AlertEvent& e);
 
  private:
-  void run_thread();
   void run_one(const AlertEvent& e);
 
-  size_t capacity_;
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<AlertEvent> queue_;
-  bool stopping_ = false;
-  bool started_ = false;
-  std::thread thread_;
+  mutable std::mutex mu_;  // guards counters_
   AlertCounters counters_;
+  executor::Executor executor_;  // last: its thread stops before the counters go
 };
 
 }  // namespace myspoa::alerts

@@ -29,7 +29,6 @@ bool App::start(std::string& error) {
     events_.add("config", "", w);
   }
   alerter_ = std::make_unique<alerts::Alerter>(static_cast<size_t>(config().alerts.queue_size));
-  alerter_->start();
   writer_actions_ = std::make_unique<writer_actions::WriterActions>(
       [this](const std::string& server, std::string sql,
              std::function<void(probes::QueryOutcome &&)> done) {
@@ -45,7 +44,6 @@ bool App::start(std::string& error) {
         events_.add(kind, server, message);
         if (failed) alert(kind, server, message);
       });
-  writer_actions_->start();
   refusal_ = std::make_unique<refusal::RefusalEndpoint>(config().agent.refusal_listen,
                                                         [this] { return refusal_message(); });
   if (!refusal_->start(error)) return false;

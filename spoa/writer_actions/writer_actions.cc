@@ -62,31 +62,14 @@ std::string read_only_sql(bool read_only, bool has_super_read_only) {
 }
 
 WriterActions::WriterActions(Execute execute, Report report)
-    : execute_(std::move(execute)), report_(std::move(report)) {}
+    : execute_(std::move(execute)), report_(std::move(report)), cuts_("myspoa-cuts", kMaxJobs) {}
 
 WriterActions::~WriterActions() {
   stop();
 }
 
-void WriterActions::start() {
-  std::lock_guard lock(mu_);
-  if (started_) return;
-  started_ = true;
-  stopping_ = false;
-  thread_ = std::thread([this] { run_thread(); });
-}
-
 void WriterActions::stop() {
-  {
-    std::lock_guard lock(mu_);
-    if (!started_) return;
-    stopping_ = true;
-    jobs_.clear();
-  }
-  cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
-  std::lock_guard lock(mu_);
-  started_ = false;
+  cuts_.stop(executor::Executor::OnStop::Drop);
 }
 
 WriterActionCounters WriterActions::counters() const {
@@ -155,36 +138,13 @@ void WriterActions::after_publish(const config::Config& cfg, const policy::Decis
   job.server = *previous->writer;
   job.backend = previous->writer_backend;  // where its sessions are, even across a reload
   job.timeout_ms = cfg.haproxy.timeout_ms;
-  const int64_t now = clock::steady_ms();
-  {
+  // Two passes: now, and once more a moment later (a routing answer computed just before the
+  // switch). A refused pass (queue full, stopping) counts as a runtime API failure.
+  const bool first = cuts_.post([this, job] { cut(job); });
+  const bool second = cuts_.post_after(kSecondCutAfterMs, [this, job] { cut(job); });
+  if (!first || !second) {
     std::lock_guard lock(mu_);
-    if (!started_ || stopping_ || jobs_.size() + 2 > kMaxJobs) {
-      counters_.runtime_api_failures++;
-      return;
-    }
-    job.not_before_ms = now;
-    jobs_.push_back(job);
-    job.not_before_ms = now + kSecondCutAfterMs;
-    jobs_.push_back(std::move(job));
-  }
-  cv_.notify_one();
-}
-
-void WriterActions::run_thread() {
-  std::unique_lock lock(mu_);
-  for (;;) {
-    cv_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
-    if (stopping_) return;
-    const int64_t wait = jobs_.front().not_before_ms - clock::steady_ms();
-    if (wait > 0) {
-      cv_.wait_for(lock, std::chrono::milliseconds(wait), [this] { return stopping_; });
-      continue;
-    }
-    CutJob job = std::move(jobs_.front());
-    jobs_.pop_front();
-    lock.unlock();
-    cut(job);
-    lock.lock();
+    counters_.runtime_api_failures += (first ? 0 : 1) + (second ? 0 : 1);
   }
 }
 

@@ -22,20 +22,18 @@
 // old writer's backend are shut down (`shutdown session <id>`), with no HAProxy config change.
 #pragma once
 
-#include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <map>
 #include <mutex>
 #include <set>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "probes/mysql_client.h"
 #include "probes/snapshot.h"
 #include "spoa/config/config.h"
+#include "spoa/executor/executor.h"
 #include "spoa/policy/decision.h"
 
 namespace myspoa::writer_actions {
@@ -78,12 +76,13 @@ class WriterActions {
   using Report = std::function<void(const std::string& kind, const std::string& server,
                                     const std::string& message, bool failed)>;
 
+  // Starts the thread that cuts sessions (its executor).
   WriterActions(Execute execute, Report report);
   ~WriterActions();
   WriterActions(const WriterActions&) = delete;
   WriterActions& operator=(const WriterActions&) = delete;
 
-  void start();
+  // Drops the session cuts not yet run, waits for the running one. Idempotent.
   void stop();
 
   // On the probe thread, every round. `now_ms`: steady clock.
@@ -99,9 +98,7 @@ class WriterActions {
     std::vector<std::string> sockets;
     std::string frontend, backend, server;
     int timeout_ms = 1000;
-    int64_t not_before_ms = 0;  // steady clock
   };
-  void run_thread();
   void cut(const CutJob& job);
 
   Execute execute_;
@@ -117,12 +114,8 @@ class WriterActions {
   std::map<std::string, InFlight> sql_state_;  // per server; busy also read by callbacks (mu_)
 
   mutable std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<CutJob> jobs_;
-  bool stopping_ = false;
-  bool started_ = false;
-  std::thread thread_;
   WriterActionCounters counters_;
+  executor::Executor cuts_;  // last: stopped before the members its tasks use go
 };
 
 }  // namespace myspoa::writer_actions

@@ -64,7 +64,6 @@ TEST_CASE("alerts: the command gets the event in its environment") {
   }
   REQUIRE(chmod(script.c_str(), 0755) == 0);
   Alerter a(8);
-  a.start();
   CHECK(a.post(event(script)));
   REQUIRE(wait_for([&] { return a.counters().succeeded == 1; }, 5000));
   const auto env = slurp(out);
@@ -81,15 +80,27 @@ TEST_CASE("alerts: the command gets the event in its environment") {
   rmdir(dir.c_str());
 }
 
+// Size of a file, 0 when it does not exist.
+static size_t file_size(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 ? static_cast<size_t>(st.st_size) : 0;
+}
+
 TEST_CASE("alerts: a hung command is killed at its timeout and the next one still runs") {
   const auto dir = temp_dir();
   const auto marker = dir + "/after";
+  const auto ticks = dir + "/ticks";
   Alerter a(8);
-  a.start();
   const auto t0 = std::chrono::steady_clock::now();
-  // The shell forks `sleep 10`: the whole process group must go.
-  REQUIRE(a.post(event("sleep 10; touch " + dir + "/not-killed", 300)));
+  // The shell starts a background loop that writes every 20 ms and waits for it: only killing
+  // the whole process group stops the loop (killing the shell alone leaves it running; bounded
+  // to ~10 s so a broken kill leaves no process behind for long).
+  REQUIRE(a.post(event("(i=0; while [ $i -lt 500 ]; do echo tick >> " + ticks +
+                           "; sleep 0.02; i=$((i+1)); done) & wait",
+                       500)));
   REQUIRE(a.post(event("touch " + marker)));
+  // The loop really ran before the timeout: otherwise "no more ticks" below proves nothing.
+  REQUIRE(wait_for([&] { return file_size(ticks) > 0; }, 2000));
   REQUIRE(wait_for([&] { return a.counters().succeeded == 1; }, 5000));
   const auto ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
@@ -97,15 +108,18 @@ TEST_CASE("alerts: a hung command is killed at its timeout and the next one stil
   CHECK(a.counters().timed_out == 1);
   CHECK(ms < 3000);
   CHECK(access(marker.c_str(), F_OK) == 0);
-  CHECK(access((dir + "/not-killed").c_str(), F_OK) != 0);
+  // Killed: the file stops growing (ten write periods later it is the same size).
+  const size_t after_kill = file_size(ticks);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  CHECK(file_size(ticks) == after_kill);
   a.stop();
   std::remove(marker.c_str());
+  std::remove(ticks.c_str());
   rmdir(dir.c_str());
 }
 
 TEST_CASE("alerts: post never blocks; a full queue drops and counts") {
   Alerter a(2);
-  a.start();
   const auto t0 = std::chrono::steady_clock::now();
   int accepted = 0;
   for (int i = 0; i < 10; ++i) accepted += a.post(event("sleep 10", 10000)) ? 1 : 0;
@@ -125,7 +139,6 @@ TEST_CASE("alerts: post never blocks; a full queue drops and counts") {
 
 TEST_CASE("alerts: an empty command is ignored; a failing command is counted") {
   Alerter a(4);
-  a.start();
   CHECK(a.post(event("")));
   CHECK(a.counters().posted == 0);
   REQUIRE(a.post(event("exit 3")));
