@@ -53,10 +53,19 @@ class RoutingHandler : public myspoa::server::NotifyHandler {
   std::atomic<bool> seen_write_{false};
 };
 
-// One test's world: the agent, A and B, HAProxy with haproxy.cfg.in filled in. The agent is
-// reached directly, or through `relay_piece`-byte pieces when relay_piece > 0.
+// What differs between the test cases' HAProxy setups.
+struct RigOptions {
+  int processing_ms = 200;        // SPOE timeout processing
+  size_t relay_piece = 0;         // > 0: the agent is reached through a SplitRelay
+  std::string idle = "10s";       // SPOE timeout idle
+  std::string agent_srv = "30s";  // be_myspoa_agent's timeout server
+  bool health_check = true;       // spop-check every 500 ms
+  std::string pool_purge_delay;   // be_myspoa_agent's default-server pool-purge-delay, if set
+};
+
+// One test's world: the agent, A and B, HAProxy with haproxy.cfg.in filled in.
 struct Rig {
-  explicit Rig(int processing_ms, size_t relay_piece = 0) {
+  explicit Rig(const RigOptions& opt) {
     char tmpl[] = "/tmp/myspoa-spop-haproxy-XXXXXX";
     REQUIRE(::mkdtemp(tmpl) != nullptr);
     dir = tmpl;
@@ -68,8 +77,8 @@ struct Rig {
     std::string error;
     REQUIRE(agent->start(error));
     uint16_t agent_port = agent->port();
-    if (relay_piece > 0) {
-      relay = std::make_unique<SplitRelay>(agent_port, relay_piece, 500us);
+    if (opt.relay_piece > 0) {
+      relay = std::make_unique<SplitRelay>(agent_port, opt.relay_piece, 500us);
       agent_port = relay->port();
     }
     fe_port = free_port();
@@ -79,9 +88,23 @@ struct Rig {
     cfg = replace_all(cfg, "@A_PORT@", std::to_string(a.port()));
     cfg = replace_all(cfg, "@B_PORT@", std::to_string(b.port()));
     cfg = replace_all(cfg, "@AGENT_PORT@", std::to_string(agent_port));
+    cfg = replace_all(cfg, "@AGENT_TIMEOUT_SERVER@", opt.agent_srv);
+    if (!opt.health_check) cfg = replace_all(cfg, " check inter 500ms rise 2 fall 2", "");
+    if (!opt.pool_purge_delay.empty()) {
+      cfg = replace_all(cfg, "backend be_myspoa_agent\n",
+                        "backend be_myspoa_agent\n    default-server pool-purge-delay " +
+                            opt.pool_purge_delay + "\n");
+    }
+    // MYSPOA_INTEROP_AGENT_MODE=spop: the agent backend says `mode spop` (HAProxy 3.1+) instead
+    // of inheriting mode tcp from the defaults.
+    if (const char* mode = std::getenv("MYSPOA_INTEROP_AGENT_MODE"); mode != nullptr && *mode) {
+      cfg = replace_all(cfg, "backend be_myspoa_agent\n",
+                        "backend be_myspoa_agent\n    mode " + std::string(mode) + "\n");
+    }
     std::ofstream(dir / "haproxy.cfg") << cfg;
     std::string spoe = read_file(fs::path(MYSPOA_INTEROP_DIR) / "myspoa.spoe.conf");
-    spoe = replace_all(spoe, "@PROCESSING_MS@", std::to_string(processing_ms));
+    spoe = replace_all(spoe, "@PROCESSING_MS@", std::to_string(opt.processing_ms));
+    spoe = replace_all(spoe, "@IDLE@", opt.idle);
     std::ofstream(dir / "myspoa.spoe.conf") << spoe;
     haproxy = std::make_unique<HaproxyProcess>(binary, dir / "haproxy.cfg", log());
   }
@@ -137,7 +160,7 @@ TEST_CASE("HAProxy routes by the agent's answer, health-checks it, falls back wh
   INFO("HAProxy binary " << haproxy_binary());
   REQUIRE(!version.empty());
   std::printf("HAProxy %s (%s)\n", version.c_str(), haproxy_binary().c_str());
-  Rig rig(200);
+  Rig rig(RigOptions{});
   auto& agent = *rig.agent;
   auto& handler = rig.handler;
   const auto fe_port = rig.fe_port;
@@ -238,7 +261,10 @@ TEST_CASE("HAProxy and the agent handle SPOP frames split across TCP segments", 
   REQUIRE(!haproxy_version(haproxy_binary()).empty());
   // 3-byte pieces 0.5 ms apart: every frame arrives in many segments, each way. The processing
   // timeout leaves room for the slow relay on a loaded machine.
-  Rig rig(2000, 3);
+  RigOptions opt;
+  opt.processing_ms = 2000;
+  opt.relay_piece = 3;
+  Rig rig(opt);
   auto& agent = *rig.agent;
   // HAProxy starts with the server UP: only answered health checks prove the HELLOs (spop-check's
   // and the agent's) crossed the relay.
@@ -274,4 +300,46 @@ TEST_CASE("HAProxy and the agent handle SPOP frames split across TCP segments", 
       static_cast<unsigned long long>(c.hellos), static_cast<unsigned long long>(c.notifies),
       static_cast<unsigned long long>(c.acks));
   CHECK(rig.haproxy->alive());
+}
+
+// Which timeout closes an idle SPOP connection: measured from the last answer to the moment the
+// agent has no connection left, with `timeout idle 1s` in the SPOE agent, `timeout server 2s` and
+// `pool-purge-delay 1s` in its backend, and no health check (its short connections would blur
+// the count). Up to 3.0 the SPOE applet closes it at timeout idle with a HAPROXY-DISCONNECT.
+// From 3.1 the SPOP connection is an idle server connection: neither timeout idle nor timeout
+// server close it, the idle-connection purge does (~3 x pool-purge-delay, default 5 s: ~15 s).
+TEST_CASE("Which HAProxy timeout closes an idle agent connection", "[haproxy]") {
+  const std::string version = haproxy_version(haproxy_binary());
+  REQUIRE(!version.empty());
+  int major = 0, minor = 0;
+  REQUIRE(std::sscanf(version.c_str(), "%d.%d", &major, &minor) == 2);
+  RigOptions opt;
+  opt.idle = "1s";
+  opt.agent_srv = "2s";
+  opt.health_check = false;
+  opt.pool_purge_delay = "1s";
+  Rig rig(opt);
+  auto& agent = *rig.agent;
+  REQUIRE(eventually([&] { return fetch_banner(rig.fe_port) == "A"; }, 5s));
+  const auto t0 = Clock::now();
+  CHECK(agent.counters().connections_open > 0);
+  const bool closed = eventually([&] { return agent.counters().connections_open == 0; }, 10s);
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count();
+  const auto c = agent.counters();
+  std::printf(
+      "HAProxy %s: idle agent connections (%llu opened) all closed after %lld ms (timeout "
+      "idle 1s, timeout server 2s, pool-purge-delay 1s): %llu HAPROXY-DISCONNECT, %llu "
+      "EOF/reset\n",
+      version.c_str(), static_cast<unsigned long long>(c.connections_total),
+      static_cast<long long>(ms), static_cast<unsigned long long>(c.haproxy_disconnects),
+      static_cast<unsigned long long>(c.peer_closes));
+  REQUIRE(closed);
+  if (major * 1000 + minor >= 3001) {
+    CHECK(ms >= 2500);  // neither timeout idle (1 s) nor timeout server (2 s)
+    CHECK(ms < 5000);   // the purge of idle server connections
+  } else {
+    CHECK(ms >= 800);  // timeout idle
+    CHECK(ms < 1800);  // before timeout server
+    CHECK(c.haproxy_disconnects >= 1);
+  }
 }
