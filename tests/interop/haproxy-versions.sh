@@ -135,14 +135,15 @@ fi
 declare -A fetched=() # package -> version
 # fetch PKG...: apt-get download + dpkg -x into the root; records each package's file list.
 fetch() {
-  local p deb
+  local p deb debs
   (cd "$work/debs" && apt-get -q -o Acquire::Retries=3 download "$@" >"$work/download.log" 2>&1) || {
     cat "$work/download.log" >&2
     die "apt-get download $* failed"
   }
   for p in "$@"; do
-    deb=$(ls "$work/debs/${p}_"*.deb 2>/dev/null | head -n 1)
-    [[ -n $deb ]] || die "no .deb for $p after apt-get download"
+    debs=("$work/debs/${p}_"*.deb)
+    deb=${debs[0]}
+    [[ -f $deb ]] || die "no .deb for $p after apt-get download"
     dpkg-deb -x "$deb" "$root"
     dpkg-deb --fsys-tarfile "$deb" | tar -t | sed 's|^\./||' >"$work/files/$p"
     fetched[$p]=$(dpkg-deb -f "$deb" Version)
