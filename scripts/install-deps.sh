@@ -9,7 +9,9 @@ packages=(
   libev-dev default-libmysqlclient-dev libspdlog-dev catch2 libyaml-cpp-dev
   nlohmann-json3-dev libcli11-dev libcpp-httplib-dev
   # lab and tests
-  mariadb-server mariadb-client haproxy curl procps iproute2 python3
+  mariadb-server mariadb-client haproxy curl procps iproute2 python3 socat
+  # HAProxy 3.0/3.2 from Debian's newer suites in a private root (tests/interop/haproxy-versions.sh)
+  debian-archive-keyring binutils
   docker-compose prometheus percona-toolkit
 )
 

@@ -1,19 +1,29 @@
 #!/usr/bin/env bash
-# HAProxy connections/s through the write frontend WITH the agent (the lab's HAProxy on
-# 127.0.0.1:13306, haproxy/haproxy.cfg as users copy it) versus the SAME configuration without the
-# `filter spoe` lines (a generated copy, its own HAProxy on 127.0.0.1:13316/13317), in the same run.
-# rate_load: CLIENTS parallel clients doing connect -> read the MySQL greeting -> close for SECONDS;
-# the frontends are measured alternately ROUNDS times and the sums compared. Goal: ratio >= 0.95.
+# What the agent's `filter spoe` costs HAProxy, per HAProxy version. For each HAPROXY given, two
+# HAProxy instances started the same way by this script from haproxy/haproxy.cfg as users copy it:
+#   "with":    the file unchanged (the real agent of the lab on 12345), writes on 127.0.0.1:13346
+#   "without": the same file without its two `filter spoe` lines, writes on 127.0.0.1:13316
 # Both end on db01 (be_db01 chosen by the agent vs. the be_write_fallback default backend).
+# rate_load then measures, alternating the two frontends:
+#   1. saturation: CLIENTS clients doing connect -> MySQL greeting -> close as fast as they can,
+#      DURATION_S each, ROUNDS times: conn/s, and HAProxy's CPU (utime+stime from /proc) per 1000
+#      connections, plus the agent's and db01's;
+#   2. latency at a fixed rate below saturation: RATE connections/s on a fixed schedule for
+#      RATE_S seconds each, RATE_ROUNDS times: p50/p99 of connect() -> greeting, and the added
+#      latency (with - without).
+# A summary table (one line per version) ends the run, with the machine's load average.
 #
-# Usage: tests/bench/haproxy_rate/run.sh
-# Environment: BUILD (default build-e2e), CLIENTS (8), DURATION_S (5), ROUNDS (3), MYSPOA_LAB_DIR.
+# Usage: tests/bench/haproxy_rate/run.sh [HAPROXY...]
+#   HAPROXY: a path to an haproxy binary, or a version (2.6, 3.0, 3.2) resolved by
+#   tests/interop/haproxy-versions.sh. Default: /usr/sbin/haproxy.
+# Environment: BUILD (default build), CLIENTS (8), DURATION_S (5), ROUNDS (3), RATE (300),
+#   RATE_S (5), RATE_ROUNDS (2), MYSPOA_LAB_DIR.
 # Holds /tmp/myspoa-lab-dev.lock (shared lab ports) for the whole run.
 set -uo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/../../.." && pwd)
-BUILD=${BUILD:-$REPO/build-e2e}
+BUILD=${BUILD:-$REPO/build}
 LOCK=/tmp/myspoa-lab-dev.lock
 if [[ ${MYSPOA_LAB_LOCK_HELD:-0} != 1 ]]; then
   echo "haproxy_rate bench: waiting for $LOCK"
@@ -28,17 +38,32 @@ LAB=$MYSPOA_LAB_DIR
 CLIENTS=${CLIENTS:-8}
 SECONDS_PER=${DURATION_S:-5}
 ROUNDS=${ROUNDS:-3}
-HAPROXY=${HAPROXY:-/usr/sbin/haproxy}
-for b in "$LOAD" "$MYSPOA_BIN" "$HAPROXY"; do
+RATE=${RATE:-300}
+RATE_S=${RATE_S:-5}
+RATE_ROUNDS=${RATE_ROUNDS:-2}
+(($# > 0)) || set -- /usr/sbin/haproxy
+HAPROXIES=()
+for h in "$@"; do
+  if [[ $h =~ ^[0-9]+\.[0-9]+$ ]]; then
+    h=$("$REPO/tests/interop/haproxy-versions.sh" "$h") || { echo "cannot get HAProxy $h"; exit 1; }
+  fi
+  [[ -x $h ]] || { echo "missing $h"; exit 1; }
+  HAPROXIES+=("$h")
+done
+for b in "$LOAD" "$MYSPOA_BIN"; do
   [[ -x $b ]] || { echo "missing $b (cmake --build $BUILD --target myspoa rate_load)"; exit 1; }
 done
 
 WORK=$(mktemp -d /tmp/myspoa-rate.XXXXXX)
 BASE_PID=""
 WITH_PID=""
-cleanup() {
+stop_pair() {
   [[ -n $BASE_PID ]] && kill "$BASE_PID" 2>/dev/null && wait "$BASE_PID" 2>/dev/null
   [[ -n $WITH_PID ]] && kill "$WITH_PID" 2>/dev/null && wait "$WITH_PID" 2>/dev/null
+  BASE_PID="" WITH_PID=""
+}
+cleanup() {
+  stop_pair
   # The load closes before authenticating: clear the servers' host cache error counts.
   "$LABCTL" sql db01 "FLUSH HOSTS" >/dev/null 2>&1
   "$LABCTL" down >/dev/null 2>&1
@@ -46,50 +71,26 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# The lab (MySQL + the agent; its own HAProxy on 13306 stays idle and is not measured).
 "$LABCTL" down >/dev/null 2>&1
 "$LABCTL" up >"$WORK/up.log" 2>&1 || { cat "$WORK/up.log"; exit 1; }
-grep -q '^agent up' <("$LABCTL" status) && grep -q '^haproxy up' <("$LABCTL" status) ||
-  { cat "$WORK/up.log"; echo "agent or HAProxy not running"; exit 1; }
+grep -q '^agent up' <("$LABCTL" status) || { cat "$WORK/up.log"; echo "agent not running"; exit 1; }
+PID_AGENT=$(<"$LAB/myspoa.pid")
+PID_DB01=$(<"$LAB/db01/mariadbd.pid")
 
-# Two more HAProxy instances started the same way, so that only the filter differs:
-#   "with":    haproxy/haproxy.cfg unchanged (the real agent on 12345), writes on 127.0.0.1:13346
-#   "without": the same file without its `filter spoe` lines, writes on 127.0.0.1:13316
-# The lab's own HAProxy (started by labctl, 13306) is measured too, as a third figure.
 grep -v '^[[:space:]]*filter spoe' "$REPO/haproxy/haproxy.cfg" >"$WORK/haproxy-nospoe.cfg"
 n_removed=$(($(wc -l <"$REPO/haproxy/haproxy.cfg") - $(wc -l <"$WORK/haproxy-nospoe.cfg")))
 ((n_removed == 2)) || { echo "expected to remove 2 'filter spoe' lines, removed $n_removed"; exit 1; }
-start_haproxy() { # NAME CFG WRITE_PORT
+
+start_haproxy() { # BINARY NAME CFG WRITE_PORT
   (
-    export MYSPOA_WRITE_BIND=127.0.0.1:$3 MYSPOA_READ_BIND=127.0.0.1:$(($3 + 1))
-    export MYSPOA_HAPROXY_STATS=$WORK/$1.sock MYSPOA_SPOE_CONF=$REPO/haproxy/myspoa.spoe.conf
+    export MYSPOA_WRITE_BIND=127.0.0.1:$4 MYSPOA_READ_BIND=127.0.0.1:$(($4 + 1))
+    export MYSPOA_HAPROXY_STATS=$WORK/$2.sock MYSPOA_SPOE_CONF=$REPO/haproxy/myspoa.spoe.conf
     for n in 1 2 3 4 5; do export "MYSPOA_DB0${n}_ADDR=127.0.0.1:3306$n"; done
-    "$HAPROXY" -c -q -f "$2" || exit 1
-    exec "$HAPROXY" -db -f "$2" >"$WORK/$1.log" 2>&1
+    "$1" -c -q -f "$3" || exit 1
+    exec "$1" -db -f "$3" >"$WORK/$2.log" 2>&1
   ) &
 }
-start_haproxy nospoe "$WORK/haproxy-nospoe.cfg" 13316
-BASE_PID=$!
-start_haproxy with "$REPO/haproxy/haproxy.cfg" 13346
-WITH_PID=$!
-
-# Both frontends must answer with db01 before measuring (bounded).
-ready() {
-  local p
-  for p in 13306 13316 13346; do
-    [[ $(timeout 3 mariadb --no-defaults -h127.0.0.1 -P"$p" -umyspoa -pmyspoa --connect-timeout=2 -N -B \
-      -e 'select @@server_id' 2>/dev/null) == 1 ]] || return 1
-  done
-}
-for i in $(seq 100); do ready && break; sleep 0.3; done
-ready || { echo "frontends not routing to db01"; "$LABCTL" status; cat "$WORK/haproxy-nospoe.log"; exit 1; }
-
-echo "HAProxy $("$HAPROXY" -v | head -n1 | awk '{print $3}'), agent $MYSPOA_BIN"
-echo "rate_load: $CLIENTS clients, $SECONDS_PER s per measurement, $ROUNDS rounds alternating"
-HLOG_OFF=$(stat -c %s "$LAB/haproxy.log")
-ALOG_OFF=$(stat -c %s "$LAB/myspoa.log")
-for p in 13306 13316 13346; do  # warm-up (SPOE connections, caches)
-  "$LOAD" --port "$p" --clients "$CLIENTS" --seconds 1 >/dev/null
-done
 # CPU time (ms) a process has used so far, from /proc/<pid>/stat (utime + stime).
 cpu_ms() {
   local st
@@ -97,44 +98,96 @@ cpu_ms() {
   st=${st##*) }
   awk -v hz="$(getconf CLK_TCK)" '{print int(($12 + $13) * 1000 / hz)}' <<<"$st"
 }
-PIDS_LAB_HAPROXY=$(<"$LAB/haproxy.pid")
-PIDS_AGENT=$(<"$LAB/myspoa.pid")
-PIDS_DB01=$(<"$LAB/db01/mariadbd.pid")
-echo "CPU columns: ms of CPU per 1000 connections used by HAProxy (the one measured), the agent, db01"
-ok_with=0 ok_without=0 ok_lab=0 t_with=0 t_without=0 t_lab=0
-for r in $(seq "$ROUNDS"); do
-  for p in 13346 13316 13306; do
-    hp=$PIDS_LAB_HAPROXY
-    [[ $p == 13316 ]] && hp=$BASE_PID
-    [[ $p == 13346 ]] && hp=$WITH_PID
-    c0=("$(cpu_ms "$hp")" "$(cpu_ms "$PIDS_AGENT")" "$(cpu_ms "$PIDS_DB01")")
-    line=$("$LOAD" --port "$p" --clients "$CLIENTS" --seconds "$SECONDS_PER") || {
-      echo "rate_load failed on $p: $line"
-      exit 1
-    }
-    label="with agent    "
-    [[ $p == 13316 ]] && label="without spoe  "
-    [[ $p == 13306 ]] && label="lab's haproxy "
-    c1=("$(cpu_ms "$hp")" "$(cpu_ms "$PIDS_AGENT")" "$(cpu_ms "$PIDS_DB01")")
-    ok=$(sed -E 's/.* ok=([0-9]+).*/\1/' <<<"$line")
-    cpu=$(awk -v ok="$ok" -v h=$((c1[0] - c0[0])) -v a=$((c1[1] - c0[1])) -v d=$((c1[2] - c0[2])) \
-      'BEGIN {k = ok / 1000; if (k <= 0) k = 1; printf "cpu/1k: haproxy=%.0f agent=%.0f db01=%.0f ms", h / k, a / k, d / k}')
-    echo "  round $r $label $line $cpu"
-    secs=$(sed -E 's/.* seconds=([0-9.]+).*/\1/' <<<"$line")
-    if [[ $p == 13306 ]]; then
-      ok_lab=$((ok_lab + ok)) t_lab=$(awk -v a="$t_lab" -v b="$secs" 'BEGIN{print a+b}')
-    elif [[ $p == 13346 ]]; then
-      ok_with=$((ok_with + ok)) t_with=$(awk -v a="$t_with" -v b="$secs" 'BEGIN{print a+b}')
-    else
-      ok_without=$((ok_without + ok)) t_without=$(awk -v a="$t_without" -v b="$secs" 'BEGIN{print a+b}')
-    fi
+field() { sed -nE "s/.* $1=([0-9.]+).*/\\1/p" <<<"$2"; } # NAME LINE
+add() { awk -v a="$1" -v b="$2" 'BEGIN { print a + b }'; }
+ready() { # both frontends answer with db01
+  local p
+  for p in 13316 13346; do
+    [[ $(timeout 3 mariadb --no-defaults -h127.0.0.1 -P"$p" -umyspoa -pmyspoa --connect-timeout=2 -N -B \
+      -e 'select @@server_id' 2>/dev/null) == 1 ]] || return 1
   done
+}
+SUMMARY=()
+
+bench_one() { # HAPROXY
+  local hp=$1 version load0 r p line ok secs label pid c0 c1
+  version=$("$hp" -v | head -n 1 | awk '{print $3}')
+  load0=$(cut -d' ' -f1-3 /proc/loadavg)
+  start_haproxy "$hp" nospoe "$WORK/haproxy-nospoe.cfg" 13316
+  BASE_PID=$!
+  start_haproxy "$hp" with "$REPO/haproxy/haproxy.cfg" 13346
+  WITH_PID=$!
+  for _ in $(seq 100); do ready && break; sleep 0.3; done
+  ready || { echo "frontends not routing to db01"; cat "$WORK/nospoe.log" "$WORK/with.log"; return 1; }
+  echo
+  echo "== HAProxy $version ($hp); load average before: $load0"
+  local alog_off
+  alog_off=$(stat -c %s "$LAB/myspoa.log")
+  for p in 13316 13346; do "$LOAD" --port "$p" --clients "$CLIENTS" --seconds 1 >/dev/null; done # warm-up
+  declare -A okn=() sec=() hcpu=() acpu=() p50=() p99=()
+  for r in $(seq "$ROUNDS"); do
+    for p in 13346 13316; do
+      pid=$WITH_PID label="with spoe   "
+      [[ $p == 13316 ]] && pid=$BASE_PID label="without spoe"
+      c0=("$(cpu_ms "$pid")" "$(cpu_ms "$PID_AGENT")" "$(cpu_ms "$PID_DB01")")
+      line=$("$LOAD" --port "$p" --clients "$CLIENTS" --seconds "$SECONDS_PER") || {
+        echo "rate_load failed on $p: $line"
+        return 1
+      }
+      c1=("$(cpu_ms "$pid")" "$(cpu_ms "$PID_AGENT")" "$(cpu_ms "$PID_DB01")")
+      ok=$(field ok "$line") secs=$(field seconds "$line")
+      okn[$p]=$((${okn[$p]:-0} + ok)) sec[$p]=$(add "${sec[$p]:-0}" "$secs")
+      hcpu[$p]=$((${hcpu[$p]:-0} + c1[0] - c0[0])) acpu[$p]=$((${acpu[$p]:-0} + c1[1] - c0[1]))
+      echo "  saturation round $r $label $line" \
+        "cpu_ms: haproxy=$((c1[0] - c0[0])) agent=$((c1[1] - c0[1])) db01=$((c1[2] - c0[2]))"
+    done
+  done
+  for r in $(seq "$RATE_ROUNDS"); do
+    for p in 13346 13316; do
+      label="with spoe   "
+      [[ $p == 13316 ]] && label="without spoe"
+      line=$("$LOAD" --port "$p" --clients "$CLIENTS" --seconds "$RATE_S" --rate "$RATE") || {
+        echo "rate_load --rate failed on $p: $line"
+        return 1
+      }
+      echo "  fixed rate $RATE/s round $r $label $line"
+      p50[$p]+=" $(field p50_ms "$line")" p99[$p]+=" $(field p99_ms "$line")"
+      [[ $(field errors "$line") == 0 ]] || echo "  WARNING: errors at the fixed rate"
+      (($(field late "$line") * 20 <= $(field ok "$line"))) ||
+        echo "  WARNING: more than 5% of the connections started > 5 ms late (busy machine, or $RATE/s too close to saturation)"
+    done
+  done
+  local load1 errs
+  load1=$(cut -d' ' -f1-3 /proc/loadavg)
+  errs=$(tail -c +$((alog_off + 1)) "$LAB/myspoa.log" | grep -ciE ' (error|critical) ')
+  stop_pair
+  # Medians of the rounds' percentiles (2 rounds: their mean).
+  med() { tr ' ' '\n' <<<"$1" | sed '/^$/d' | sort -g | awk '{v[NR] = $1} END {
+    if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+  local w50 w99 b50 b99
+  w50=$(med "${p50[13346]}") w99=$(med "${p99[13346]}") b50=$(med "${p50[13316]}") b99=$(med "${p99[13316]}")
+  local row
+  row=$(awk -v v="$version" -v ow="${okn[13346]}" -v tw="${sec[13346]}" -v ob="${okn[13316]}" \
+    -v tb="${sec[13316]}" -v hw="${hcpu[13346]}" -v hb="${hcpu[13316]}" -v aw="${acpu[13346]}" \
+    -v w50="$w50" -v w99="$w99" -v b50="$b50" -v b99="$b99" -v ld="$load0 / $load1" 'BEGIN {
+    rw = ow / tw; rb = ob / tb
+    printf "%-17s | %7.0f | %7.0f | %5.3f | %6.0f | %6.0f | %5.0f | %5.3f / %5.3f (%+.3f) | %5.3f / %5.3f (%+.3f) | %s",
+      v, rw, rb, rw / rb, hw / (ow / 1000), hb / (ob / 1000), aw / (ow / 1000),
+      w50, b50, w50 - b50, w99, b99, w99 - b99, ld }')
+  echo "  agent log errors during this version's run: $errs"
+  SUMMARY+=("$row")
+}
+
+echo "agent $MYSPOA_BIN; rate_load: $CLIENTS clients; saturation $ROUNDS x $SECONDS_PER s per frontend;" \
+  "latency at $RATE conn/s, $RATE_ROUNDS x $RATE_S s per frontend; $(nproc) cores"
+for h in "${HAPROXIES[@]}"; do
+  bench_one "$h" || exit 1
 done
-awk -v a="$ok_with" -v ta="$t_with" -v b="$ok_without" -v tb="$t_without" -v c="$ok_lab" -v tc="$t_lab" 'BEGIN {
-  ra = a / ta; rb = b / tb; rc = c / tc
-  printf "with agent (13346): %.0f conn/s   without spoe (13316): %.0f conn/s   ratio: %.3f (goal >= 0.95)\n", ra, rb, ra / rb
-  printf "lab haproxy started by labctl (13306, same config, same agent): %.0f conn/s   ratio: %.3f\n", rc, rc / rb
-}'
-echo "agent log errors during the run: $(tail -c +$((ALOG_OFF + 1)) "$LAB/myspoa.log" | grep -ciE ' (error|critical) ')"
-echo "connections HAProxy logged with an SPOE error (spoe_err != 0) during the run: $(tail -c +$((HLOG_OFF + 1)) "$LAB/haproxy.log" | grep -cE 'spoe_err=-?[1-9]')"
-echo "connections HAProxy logged without an agent answer (agent=/): $(tail -c +$((HLOG_OFF + 1)) "$LAB/haproxy.log" | grep -c 'fe_mysql_write .* agent=/ ')"
+echo
+echo "conn/s: saturation, CLIENTS=$CLIENTS. cpu/1k: ms of HAProxy (and agent) CPU per 1000 connections at saturation."
+echo "connect->greeting latency in ms at $RATE conn/s, with / without (+added by the SPOE). load: 1/5/15-min load average before / after."
+printf '%-17s | %7s | %7s | %5s | %6s | %6s | %5s | %-27s | %-27s | %s\n' HAProxy "with" without ratio \
+  "cpu/1k" "cpu/1k" "agent" "p50 with / without (+add)" "p99 with / without (+add)" load
+printf '%-17s | %7s | %7s | %5s | %6s | %6s | %5s | %-27s | %-27s | %s\n' "" spoe spoe "" "with" without \
+  "cpu/1k" "" "" ""
+printf '%s\n' "${SUMMARY[@]}"

@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # Checks haproxy/haproxy.cfg + haproxy/myspoa.spoe.conf with the real HAProxy binary.
-#   check_haproxy_config.sh defaults <haproxy> <repo>   haproxy -c with the presetenv defaults
+#   check_haproxy_config.sh defaults <haproxy> <repo>   haproxy -c with the presetenv defaults,
+#       with -dW: any warning (a deprecated keyword...) fails the check
 #   check_haproxy_config.sh override <haproxy> <repo>   every address from the environment, then
 #       HAProxy really started (loopback only) and its runtime API asked which addresses it uses
+#   check_haproxy_config.sh spop <haproxy> <repo>   the same files with `mode spop` written in
+#       be_myspoa_agent (haproxy/README.md): accepted without warning from 3.1 on, refused before
+# <haproxy> is /usr/sbin/haproxy (2.6) or a wrapper of tests/interop/haproxy-versions.sh (3.x).
 set -euo pipefail
 
 mode=$1
@@ -21,7 +25,7 @@ for v in $(env | sed -n 's/^\(MYSPOA_[A-Z0-9_]*\)=.*/\1/p'); do unset "$v"; done
 
 case $mode in
 defaults)
-  MYSPOA_SPOE_CONF=$spoe "$haproxy" -c -f "$cfg" || fail "haproxy -c rejected the defaults"
+  MYSPOA_SPOE_CONF=$spoe "$haproxy" -c -dW -f "$cfg" || fail "haproxy -c -dW rejected the defaults"
   # The SPOE path really comes from the environment: a wrong one must be rejected.
   if MYSPOA_SPOE_CONF=/nonexistent/myspoa.spoe.conf "$haproxy" -c -f "$cfg" 2>/dev/null; then
     fail "a missing MYSPOA_SPOE_CONF was accepted"
@@ -79,6 +83,28 @@ print(*[x.getsockname()[1] for x in s])')
     grep -q "127.0.0.1:$p " <<<"$listening" || fail "nothing listens on 127.0.0.1:$p"
   done
   echo "ok: overridden addresses in use"
+  ;;
+spop)
+  # "HAProxy version 3.2.26-1 ..." -> 3002
+  v=$("$haproxy" -v | sed -nE '1s/^HAProxy version ([0-9]+)\.([0-9]+).*/\1 \2/p')
+  [[ -n $v ]] || fail "cannot read the version of $haproxy"
+  read -r major minor <<<"$v"
+  tmp=$(mktemp -d)
+  trap 'rm -rf "$tmp"' EXIT
+  # Only the agent backend's `mode tcp` line changes (the defaults keep mode tcp).
+  awk '/^backend be_myspoa_agent/ { in_agent = 1 } /^(backend|frontend|defaults|global)/ && !/be_myspoa_agent/ { in_agent = 0 }
+       in_agent && $1 == "mode" && $2 == "tcp" { sub(/mode tcp/, "mode spop"); n++ } { print }
+       END { if (n != 1) exit 1 }' "$cfg" >"$tmp/haproxy.cfg" || fail "no 'mode tcp' line in be_myspoa_agent"
+  if ((major * 1000 + minor >= 3001)); then
+    MYSPOA_SPOE_CONF=$spoe "$haproxy" -c -dW -f "$tmp/haproxy.cfg" ||
+      fail "HAProxy $major.$minor rejected 'mode spop' in be_myspoa_agent"
+    echo "ok: HAProxy $major.$minor accepts 'mode spop' in be_myspoa_agent without warning"
+  else
+    out=$(MYSPOA_SPOE_CONF=$spoe "$haproxy" -c -f "$tmp/haproxy.cfg" 2>&1) &&
+      fail "HAProxy $major.$minor accepted 'mode spop' (expected only from 3.1)"
+    grep -q "unknown proxy mode 'spop'" <<<"$out" || fail "unexpected error: $out"
+    echo "ok: HAProxy $major.$minor refuses 'mode spop' (unknown proxy mode), so the shipped file keeps mode tcp"
+  fi
   ;;
 *)
   fail "unknown mode $mode"
