@@ -11,6 +11,8 @@ packages=(
   # lab and tests
   mariadb-server mariadb-client haproxy curl procps iproute2 python3
   docker-compose prometheus percona-toolkit
+  # the topology page test (tests/integration/browser): headless Chromium driven over WebDriver
+  chromium chromium-driver
 )
 
 missing=()
