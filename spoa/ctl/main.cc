@@ -55,6 +55,9 @@ class Admin {
     if (!o.token.empty()) client_.set_bearer_token_auth(o.token.c_str());
   }
 
+  // The raw answer, whatever its status (health checks read the 503 body).
+  httplib::Result raw_get(const std::string& path) { return client_.Get(path.c_str()); }
+
   // Returns the response body on 2xx; otherwise std::nullopt with `rc` set.
   std::optional<std::string> get(const std::string& path, int& rc) {
     return check(client_.Get(path.c_str()), "GET " + path, rc);
@@ -173,6 +176,14 @@ int main(int argc, char** argv) {
 
   auto* reload = cli.add_subcommand("reload", "reload the agent's configuration file");
 
+  bool health_live = false;
+  double health_wait_s = 0;
+  auto* health = cli.add_subcommand(
+      "health", "readiness (GET /health/ready): exit 0 ready, 1 not ready, 3 unreachable");
+  health->add_flag("--live", health_live, "liveness instead (GET /health/live)");
+  health->add_option("--wait", health_wait_s, "wait up to this many seconds for a 200")
+      ->check(CLI::Range(0.0, 3600.0));
+
   try {
     cli.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -270,6 +281,30 @@ int main(int argc, char** argv) {
   if (*reload) {
     const auto answer = admin.post("/reload", "", rc);
     return print_action(answer, rc);
+  }
+  if (*health) {
+    // Polls every 200 ms until a 200 or the deadline (systemd's ExecStartPost, scripts).
+    const std::string path = health_live ? "/health/live" : "/health/ready";
+    const auto deadline = std::chrono::steady_clock::now() +
+                          std::chrono::milliseconds(static_cast<int64_t>(health_wait_s * 1000));
+    for (;;) {
+      const auto r = admin.raw_get(path);
+      const bool last = std::chrono::steady_clock::now() >= deadline;
+      if (r && r->status == 200) {
+        std::cout << r->body;
+        return kOk;
+      }
+      if (last) {
+        if (!r) {
+          std::cerr << "myspoactl: cannot reach the agent at " << o.admin << " ("
+                    << httplib::to_string(r.error()) << ")\n";
+          return kUnreachable;
+        }
+        std::cout << r->body;
+        return kFailed;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
   }
   return kUsage;
 }

@@ -5,11 +5,14 @@
 # Checks: live is 200 at once; ready is 503 with the reason until every server's state is known
 # (here: down), then 200; GET / is HTML naming db01..db05. (The SPOP-listener half of readiness
 # is covered by tests/unit/admin/health_test.cc.)
-# usage: health_test.sh MYSPOA_BIN
+# Also myspoactl's health, events --follow and checksum status, and docker/healthcheck.sh, against
+# the same agent.
+# usage: health_test.sh MYSPOA_BIN MYSPOACTL_BIN
 set -uo pipefail
-AGENT=${1:?usage: health_test.sh MYSPOA_BIN}
+AGENT=${1:?usage: health_test.sh MYSPOA_BIN MYSPOACTL_BIN}
+CTL=${2:?usage: health_test.sh MYSPOA_BIN MYSPOACTL_BIN}
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
-[[ -x $AGENT ]] || { echo "FATAL: $AGENT missing"; exit 2; }
+for f in "$AGENT" "$CTL"; do [[ -x $f ]] || { echo "FATAL: $f missing"; exit 2; }; done
 T0=$(date +%s%3N)
 say() { printf '[%5d ms] %s\n' $(($(date +%s%3N) - T0)) "$*"; }
 FAILS=0
@@ -85,6 +88,16 @@ check "ready is 503 with a reason before the first round: $(cat "$WORK/body")" $
 check "live is 200 at once" $?
 [[ $(code /health/ready) == 503 ]]
 check "still 503 while the hung servers' probes wait for their timeout" $?
+out=$("$CTL" --admin "$URL" health 2>&1)
+rc=$?
+[[ $rc == 1 && $out == "not ready: "* ]]
+check "myspoactl health before the round: exit $rc, '$out'" $?
+out=$(MYSPOA_ADMIN_ADDR=127.0.0.1:$ADMIN "$REPO/docker/healthcheck.sh" 2>&1)
+rc=$?
+[[ $rc == 1 && $out == *"503"*"not ready: "* ]]
+check "docker/healthcheck.sh before the round: exit $rc, '$out'" $?
+MYSPOA_HEALTH=live MYSPOA_ADMIN_ADDR=127.0.0.1:$ADMIN "$REPO/docker/healthcheck.sh" >/dev/null 2>&1
+check "docker/healthcheck.sh with MYSPOA_HEALTH=live: healthy at once" $?
 # 200 once every server is known (two failed probes each: fall 2 x 1.5 s timeout, plus margin).
 ready_ms=
 for _ in $(seq 200); do
@@ -95,6 +108,12 @@ done
 check "ready is 200 after the first complete round (${ready_ms:-never} ms after the agent started)" $?
 ((${ready_ms:-0} >= 2500))
 check "not ready before two probe timeouts of 1.5 s had passed (${ready_ms:-?} ms >= 2500)" $?
+out=$("$CTL" --admin "$URL" health --wait 5 2>&1)
+rc=$?
+[[ $rc == 0 && $out == ready ]]
+check "myspoactl health --wait 5 after the round: exit $rc, '$out'" $?
+MYSPOA_ADMIN_ADDR=127.0.0.1:$ADMIN "$REPO/docker/healthcheck.sh" >/dev/null 2>&1
+check "docker/healthcheck.sh after the round: healthy" $?
 curl -s --max-time 2 "$URL/status" | python3 -c "import json,sys
 d=json.load(sys.stdin); sys.exit(0 if d['known'] and all(s['state']=='down' for s in d['servers']) else 1)"
 check "/status agrees: decision known, every hung server down" $?
@@ -110,7 +129,19 @@ check "GET / is HTML naming db01..db05${missing:+ (missing:$missing)}" $?
 [[ $(code /health/nope) == 404 ]]
 check "unknown /health path is 404" $?
 
+timeout -s INT 2 "$CTL" --admin "$URL" events --follow --interval 0.2 >"$WORK/follow" 2>&1
+grep -q 'writer-change\|scenario' "$WORK/follow"
+check "myspoactl events --follow prints the agent's events ($(wc -l <"$WORK/follow") lines) until SIGINT" $?
+out=$("$CTL" --admin "$URL" checksum status 2>&1)
+[[ $out == "checksum idle"* && $out == *"no run has finished yet"* ]]
+check "myspoactl checksum status is readable text: $(head -1 <<<"$out")" $?
+"$CTL" --admin "$URL" checksum status --json | python3 -c "import json,sys; d=json.load(sys.stdin); sys.exit(0 if 'progress' in d else 1)"
+check "myspoactl checksum status --json keeps the JSON" $?
+
 kill "$AGENT_PID"
 wait "$AGENT_PID" 2>/dev/null
+"$CTL" --admin "$URL" health --live >/dev/null 2>&1
+[[ $? == 3 ]]
+check "myspoactl health --live against a stopped agent exits 3" $?
 ((FAILS == 0)) && say "PASS" || say "FAILED: $FAILS check(s)"
 ((FAILS == 0))
