@@ -53,7 +53,8 @@ std::string findings(const json& list) {
 std::string run_summary(const json& r) {
   char secs[32];
   std::snprintf(secs, sizeof secs, "%.1f s", d_of(r, "seconds"));
-  std::string out = std::to_string(i_of(r, "tables_checked")) + " tables, " +
+  const auto tables = i_of(r, "tables_checked");
+  std::string out = std::to_string(tables) + (tables == 1 ? " table, " : " tables, ") +
                     thousands(i_of(r, "rows_checked")) + " rows, " + thousands(i_of(r, "chunks")) +
                     " chunks in " + secs;
   if (b_of(r, "complete"))
