@@ -133,6 +133,9 @@ return {
   scenario: document.body.getAttribute('data-scenario'),
   connected: document.body.getAttribute('data-connected'),
   login_shown: document.getElementById('login').classList.contains('show'),
+  coordination: document.getElementById('coordination-box').hidden ? null
+                : document.getElementById('coordination').textContent,
+  backup: document.getElementById('backup').textContent,
   servers: Object.fromEntries(nodes.map(n => [n.getAttribute('data-server'), {
       state: n.getAttribute('data-state'), writer: n.getAttribute('data-writer'),
       in_pool: n.getAttribute('data-in-pool'), replication: n.getAttribute('data-replication')}])),
@@ -154,7 +157,8 @@ def wait_for(limit_s, pred, step=0.05):
 
 class TokenProxy:
     """Forwards to the agent, but answers 401 to any call without the bearer token except GET /
-    (the page itself); records every request line and whether it carried the right token."""
+    (the page itself); records every request line and whether it carried the right token. It also
+    adds a "coordination" object to /status, as an agent with a balancer peer reports it."""
 
     def __init__(self, agent, token):
         self.seen = []
@@ -179,6 +183,10 @@ class TokenProxy:
                         body, ctype, status = r.read(), r.headers["Content-Type"], r.status
                 except urllib.error.HTTPError as e:
                     body, ctype, status = e.read(), e.headers["Content-Type"], e.code
+                if self.path == "/status" and status == 200:
+                    doc = json.loads(body)
+                    doc["coordination"] = {"role": "leader", "peer": "lb2", "term": 7}
+                    body = json.dumps(doc).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", ctype or "text/plain")
                 self.end_headers()
@@ -233,6 +241,9 @@ def main():
         check("token: every call after the form carried the token (%d calls: %s)" % (len(after), paths),
               len(after) >= 3 and all(ok for _, ok, _ in after) and "/status" in paths
               and "/events" in paths)
+        c = dom()["coordination"]
+        check("coordination: the role from /status is shown (%r)" % c,
+              c is not None and c.startswith("leader") and "lb2" in c)
         check("token: the token never appears in a URL",
               not any(a.token in p for p, _, _ in proxy.seen))
         check("token: kept in sessionStorage, not in the address",
@@ -248,6 +259,8 @@ def main():
         d = wait_for(20, healthy)
         check("lab: the page shows writer db01 and five servers up (scenario %s)"
               % (d and d["scenario"]), bool(d))
+        check("lab: no coordination object in /status: no coordination shown",
+              dom()["coordination"] is None)
         check("lab: the page lists events and a table row per server",
               bool(wait_for(5, lambda: (lambda x: x["events"] > 0 and x["rows"] == 5)(dom()))))
         if not d:
@@ -277,8 +290,9 @@ def main():
         check("lab: the page shows db01 down (%s)" % d["servers"].get("db01"),
               d["servers"].get("db01", {}).get("state") == "down"
               and d["servers"].get("db01", {}).get("writer") == "false")
-        check("lab: scenario db01-down, db01 out of the read pool",
-              d["scenario"] == "db01-down" and d["servers"]["db01"]["in_pool"] == "false")
+        check("lab: scenario db01-down, backup mode %s, db01 out of the read pool" % d["backup"],
+              d["scenario"] == "db01-down" and d["backup"] == "YES"
+              and d["servers"]["db01"]["in_pool"] == "false")
         check("lab: the page showed it within 1 s of /status (%s)"
               % ("%.0f ms later" % ((t_dom - t_status) * 1000) if t_dom and t_status else "-"),
               t_dom is not None and t_status is not None and t_dom - t_status <= 1.0)
