@@ -13,6 +13,8 @@ packages=(
   # HAProxy 3.0/3.2 from Debian's newer suites in a private root (tests/interop/haproxy-versions.sh)
   debian-archive-keyring binutils
   docker-compose prometheus percona-toolkit
+  # the topology page test (tests/integration/browser): headless Chromium driven over WebDriver
+  chromium chromium-driver
 )
 
 missing=()

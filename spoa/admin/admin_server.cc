@@ -1,4 +1,5 @@
 #include "spoa/admin/admin_server.h"
+#include "spoa/admin/operator_routes.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -170,6 +171,7 @@ void AdminServer::routes() {
   using httplib::Request;
   using httplib::Response;
   auto& s = *http_;
+  register_operator_routes(s, [this] { return gather(); });  // GET /, /health/live, /health/ready
 
   s.Get("/status", [this](const Request&, Response& res) {
     reply_json(res, 200, render_status_json(gather()));

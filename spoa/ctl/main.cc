@@ -3,13 +3,17 @@
 #include <httplib.h>
 #include <CLI/CLI.hpp>
 
+#include <chrono>
+#include <csignal>
 #include <cstdlib>
 #include <iostream>
 #include <optional>
 #include <string>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
+#include "spoa/ctl/checksum_views.h"
 #include "spoa/ctl/status_table.h"
 
 namespace {
@@ -20,6 +24,18 @@ constexpr int kOk = 0;
 constexpr int kFailed = 1;
 constexpr int kUsage = 2;
 constexpr int kUnreachable = 3;
+
+// `events --follow` stops at the next poll after SIGINT/SIGTERM (exit 0, like tail -f).
+volatile std::sig_atomic_t g_stop = 0;
+void on_stop(int) {
+  g_stop = 1;
+}
+
+int64_t now_unix_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
 
 struct Options {
   std::string admin = "http://127.0.0.1:9400";
@@ -38,6 +54,9 @@ class Admin {
     client_.set_write_timeout(sec, usec);
     if (!o.token.empty()) client_.set_bearer_token_auth(o.token.c_str());
   }
+
+  // The raw answer, whatever its status (health checks read the 503 body).
+  httplib::Result raw_get(const std::string& path) { return client_.Get(path.c_str()); }
 
   // Returns the response body on 2xx; otherwise std::nullopt with `rc` set.
   std::optional<std::string> get(const std::string& path, int& rc) {
@@ -127,9 +146,15 @@ int main(int argc, char** argv) {
 
   uint64_t since = 0;
   bool events_json = false;
+  bool follow = false;
+  double follow_interval_s = 1.0;
   auto* events = cli.add_subcommand("events", "recent state changes, writer changes, actions");
   events->add_option("--since", since, "only events after this sequence number");
-  events->add_flag("--json", events_json, "print the agent's JSON");
+  events->add_flag("--json", events_json, "print the agent's JSON (one object per line with -f)");
+  events->add_flag("-f,--follow", follow, "keep printing new events until interrupted");
+  events->add_option("--interval", follow_interval_s, "seconds between polls with --follow")
+      ->check(CLI::Range(0.1, 60.0))
+      ->capture_default_str();
 
   std::string drain_name, undrain_name, promote_name;
   bool force = false;
@@ -142,12 +167,22 @@ int main(int argc, char** argv) {
   promote->add_flag("--force", force, "even when unsafe (replication broken, relay log unapplied)");
 
   std::string checksum_action;
+  bool checksum_json = false;
   auto* checksum = cli.add_subcommand("checksum", "consistency checksum runs");
   checksum->add_option("ACTION", checksum_action, "run | status | report | cancel")
       ->required()
       ->check(CLI::IsMember({"run", "status", "report", "cancel"}));
+  checksum->add_flag("--json", checksum_json, "print the agent's JSON");
 
   auto* reload = cli.add_subcommand("reload", "reload the agent's configuration file");
+
+  bool health_live = false;
+  double health_wait_s = 0;
+  auto* health = cli.add_subcommand(
+      "health", "readiness (GET /health/ready): exit 0 ready, 1 not ready, 3 unreachable");
+  health->add_flag("--live", health_live, "liveness instead (GET /health/live)");
+  health->add_option("--wait", health_wait_s, "wait up to this many seconds for a 200")
+      ->check(CLI::Range(0.0, 3600.0));
 
   try {
     cli.parse(argc, argv);
@@ -170,12 +205,34 @@ int main(int argc, char** argv) {
     return kOk;
   }
   if (*events) {
-    const auto body = admin.get("/events?since=" + std::to_string(since), rc);
-    if (!body) return rc;
-    const auto j = parse_json(*body, rc);
-    if (!j) return rc;
-    std::cout << (events_json ? j->dump(2) + "\n" : myspoa::ctl::render_events(*j));
-    return kOk;
+    if (follow) {
+      std::signal(SIGINT, on_stop);
+      std::signal(SIGTERM, on_stop);
+    }
+    for (;;) {
+      const auto body = admin.get("/events?since=" + std::to_string(since), rc);
+      if (!body) return rc;
+      const auto j = parse_json(*body, rc);
+      if (!j) return rc;
+      if (!follow) {
+        std::cout << (events_json ? j->dump(2) + "\n" : myspoa::ctl::render_events(*j));
+        return kOk;
+      }
+      if (j->contains("events") && !(*j)["events"].empty()) {
+        std::cout << (events_json ? j->dump() + "\n" : myspoa::ctl::render_events(*j))
+                  << std::flush;
+      }
+      if (j->contains("last_seq") && (*j)["last_seq"].is_number_unsigned()) {
+        const auto last = (*j)["last_seq"].get<uint64_t>();
+        if (last > since) since = last;
+      }
+      // Sleep in small steps so Ctrl-C ends the command at once.
+      const auto until = std::chrono::steady_clock::now() +
+                         std::chrono::milliseconds(static_cast<int64_t>(follow_interval_s * 1000));
+      while (!g_stop && std::chrono::steady_clock::now() < until)
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      if (g_stop) return kOk;
+    }
   }
   // Names go into a path: anything a configured name cannot contain is a usage error here
   // rather than a confusing 404.
@@ -213,12 +270,41 @@ int main(int argc, char** argv) {
     if (!body) return rc;
     const auto j = parse_json(*body, rc);
     if (!j) return rc;
-    std::cout << j->dump(2) << "\n";
+    if (checksum_json || checksum_action == "run" || checksum_action == "cancel")
+      std::cout << j->dump(2) << "\n";
+    else if (checksum_action == "status")
+      std::cout << myspoa::ctl::render_checksum_status(*j, now_unix_ms());
+    else
+      std::cout << myspoa::ctl::render_checksum_report(*j);
     return kOk;
   }
   if (*reload) {
     const auto answer = admin.post("/reload", "", rc);
     return print_action(answer, rc);
+  }
+  if (*health) {
+    // Polls every 200 ms until a 200 or the deadline (systemd's ExecStartPost, scripts).
+    const std::string path = health_live ? "/health/live" : "/health/ready";
+    const auto deadline = std::chrono::steady_clock::now() +
+                          std::chrono::milliseconds(static_cast<int64_t>(health_wait_s * 1000));
+    for (;;) {
+      const auto r = admin.raw_get(path);
+      const bool last = std::chrono::steady_clock::now() >= deadline;
+      if (r && r->status == 200) {
+        std::cout << r->body;
+        return kOk;
+      }
+      if (last) {
+        if (!r) {
+          std::cerr << "myspoactl: cannot reach the agent at " << o.admin << " ("
+                    << httplib::to_string(r.error()) << ")\n";
+          return kUnreachable;
+        }
+        std::cout << r->body;
+        return kFailed;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
   }
   return kUsage;
 }

@@ -4,6 +4,8 @@
 #include <ctime>
 #include <vector>
 
+#include "spoa/ctl/text_table.h"
+
 namespace myspoa::ctl {
 
 namespace {
@@ -33,24 +35,6 @@ std::string lag(const json& v) {
   return buf;
 }
 
-std::string table(const std::vector<std::vector<std::string>>& rows) {
-  std::vector<size_t> width;
-  for (const auto& r : rows)
-    for (size_t i = 0; i < r.size(); ++i) {
-      if (width.size() <= i) width.push_back(0);
-      width[i] = std::max(width[i], r[i].size());
-    }
-  std::string out;
-  for (const auto& r : rows) {
-    std::string line;
-    for (size_t i = 0; i < r.size(); ++i) {
-      line += r[i];
-      if (i + 1 < r.size()) line += std::string(width[i] - r[i].size() + 2, ' ');
-    }
-    out += line + "\n";
-  }
-  return out;
-}
 }  // namespace
 
 std::string render_servers(const json& status) {
@@ -71,7 +55,7 @@ std::string render_servers(const json& status) {
                       str(s, "consistency"), pool});
     }
   }
-  return table(rows);
+  return text_table(rows);
 }
 
 std::string render_status(const json& status) {
