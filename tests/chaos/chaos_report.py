@@ -16,14 +16,24 @@ Must be zero:
   - acknowledged writes missing (or different) on db01 or db02 after the heal;
   - connection attempts that took longer than HUNG ms (the client's own timeout is longer, so a
     hang shows as a long attempt).
+Two balancers (soak.sh --lbs 2): --agent-log2 is lb2's agent log, --load-lb says which balancer
+each load client went through (its writes are judged by that balancer's agent), agent faults name
+agent1/agent2 (a SIGSTOP counts like a kill: its balancer uses HAProxy's fallback), and --samples
+(tests/lab/status_sampler.py, both /status every 100 ms) adds two more must-be-zero counts: moments
+where the two agents named different writers, and moments with two primaries.
 Exit status 1 when one of them is not zero (or nothing was acknowledged at all).
 """
 import argparse
 import bisect
 import datetime
+import os
 import re
 import statistics
 import sys
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lab"))
+import status_sampler  # noqa: E402
 
 GRACE_MS = 1000
 HUNG_MS = 2000
@@ -109,32 +119,49 @@ def main():
     ap.add_argument("--load", nargs="+", required=True)
     ap.add_argument("--attempts", nargs="+", required=True)
     ap.add_argument("--rows", nargs="+", required=True, help="NAME=PATH of app.writes dumps")
+    ap.add_argument("--agent-log2", help="lb2's agent log (two balancers)")
+    ap.add_argument("--load-lb", type=int, nargs="+", help="balancer (1/2) of each --load")
+    ap.add_argument("--samples", help="status_sampler.py output of both agents")
     a = ap.parse_args()
     t0 = a.start_ms
 
     def rel(t):
         return "%7.1fs" % ((t - t0) / 1000.0)
 
-    timeline = Timeline(read_timeline(a.agent_log))
+    timelines = [Timeline(read_timeline(a.agent_log))]
+    if a.agent_log2:
+        timelines.append(Timeline(read_timeline(a.agent_log2)))
+    timeline = timelines[0]
+    two = len(timelines) == 2
+    lb_of = [(a.load_lb[i] - 1) if a.load_lb and i < len(a.load_lb) else 0
+             for i in range(len(a.load))]
     faults = [(int(r[0]), r[1], r[2], r[3], r[4] if len(r) > 4 else "") for r in read_tsv(a.faults)]
 
-    # Agent-down windows: from the kill until HAProxy can have marked the restarted agent UP.
-    down = []
-    kill_at = None
-    for t, phase, kind, _, _ in faults:
-        if kind == "agent-kill" and phase == "inject":
-            kill_at = t
-        elif kind == "agent-kill" and phase == "revert" and kill_at is not None:
-            down.append((kill_at, t + SPOP_RISE_MS))
-            kill_at = None
-    if kill_at is not None:
-        down.append((kill_at, a.end_ms + SPOP_RISE_MS))
+    # Agent-down windows, per balancer: from the kill (or SIGSTOP) until HAProxy can have marked
+    # the restarted (thawed) agent UP.
+    def lb_of_target(target):
+        return 1 if target == "agent2" else 0
 
-    def agent_down(t):
-        return any(s <= t <= e for s, e in down)
+    down = [[], []]
+    kill_at = [None, None]
+    for t, phase, kind, target, _ in faults:
+        if kind not in ("agent-kill", "agent-freeze"):
+            continue
+        lb = lb_of_target(target)
+        if phase == "inject":
+            kill_at[lb] = t
+        elif phase == "revert" and kill_at[lb] is not None:
+            down[lb].append((kill_at[lb], t + SPOP_RISE_MS))
+            kill_at[lb] = None
+    for lb in (0, 1):
+        if kill_at[lb] is not None:
+            down[lb].append((kill_at[lb], a.end_ms + SPOP_RISE_MS))
+
+    def agent_down(t, lb=0):
+        return any(s <= t <= e for s, e in down[lb])
 
     # Acknowledged writes with the start time of their attempt (routing time).
-    acked = []  # (ack_ms, start_ms, id, server, client, seq)
+    acked = []  # (ack_ms, start_ms, id, server, client, seq); client's balancer: lb_of[client]
     for c, (lp, ap_) in enumerate(zip(a.load, a.attempts)):
         start = {int(r[0]): int(r[1]) for r in read_tsv(ap_)}
         for r in read_tsv(lp):
@@ -148,10 +175,10 @@ def main():
     # 1. writes on a server that was no longer the agent's writer.
     late, fallback = [], 0
     for w in acked:
-        t, server = w[0], w[3]
-        if agent_down(t):
+        t, server, lb = w[0], w[3], lb_of[w[4]]
+        if agent_down(t, lb):
             fallback += 1
-        elif not timeline.allowed(server, t):
+        elif not timelines[lb].allowed(server, t):
             late.append(w)
 
     # 2. two masters taking writes: >= 3 master switches within 1 s, in routing order.
@@ -184,7 +211,7 @@ def main():
     failovers = []
     stamps = [f[0] for f in faults]
     for t, phase, kind, target, detail in faults:
-        if kind == "agent-kill":
+        if kind in ("agent-kill", "agent-freeze"):
             continue
         # Up to the next fault event: the change is attributed to the latest one.
         nxt = min([x for x in stamps if x > t] + [a.end_ms])
@@ -205,15 +232,16 @@ def main():
     print("\nfault log (time since load start):")
     for t, phase, kind, target, detail in faults:
         print("  %s  %-6s %-10s %-6s %s" % (rel(t), phase, kind, target, detail))
-    print("\nagent writer timeline:")
-    for t, w, text in timeline.events:
-        print("  %s  %-5s %s" % (rel(t), w or "-", text))
+    for i, tl in enumerate(timelines):
+        print("\nagent writer timeline%s:" % (" (lb%d)" % (i + 1) if two else ""))
+        for t, w, text in tl.events:
+            print("  %s  %-5s %s" % (rel(t), w or "-", text))
 
     if late:
         print("\nwrites on a server that was no longer the writer (first 20):")
         for w in late[:20]:
             print("  %s ack on %s (client %d seq %d id %d), agent writer then: %s" %
-                  (rel(w[0]), w[3], w[4], w[5], w[2], timeline.writer_at(w[0])))
+                  (rel(w[0]), w[3], w[4], w[5], w[2], timelines[lb_of[w[4]]].writer_at(w[0])))
     if moments:
         print("\ntwo-master moments:")
         for m in moments:
@@ -233,7 +261,8 @@ def main():
             print("  %s client %d: %d ms, %s (%s); last fault: %s" %
                   (rel(x[0]), x[4], x[1], x[2], x[3], last))
 
-    print("\nfailovers (fault -> agent names a new writer -> first write lands on it):")
+    print("\nfailovers (fault -> %s names a new writer -> first write lands on it):" %
+          ("lb1's agent" if two else "agent"))
     for t, phase, kind, target, before, after, dec, first in failovers:
         print("  %s  %-6s %-9s %-5s %s -> %s  decision %6d ms  first write %s" %
               (rel(t), phase, kind, target, before or "-", after, dec,
@@ -247,7 +276,8 @@ def main():
     rows = [
         ("attempts / acknowledged / errors", "%d / %d / %d" % (len(attempts), len(acked), errors), ""),
         ("acknowledged by server", " ".join("%s=%d" % kv for kv in sorted(by_server.items())), ""),
-        ("agent kills (writes via HAProxy fallback)", "%d (%d)" % (len(down), fallback), ""),
+        ("agent kills%s (writes via HAProxy fallback)" % ("/freezes" if two else ""),
+         "%d (%d)" % (len(down[0]) + len(down[1]), fallback), ""),
         ("writes on a former writer > %d ms after" % GRACE_MS, str(len(late)), "must be 0"),
         ("two-master moments", str(len(moments)), "must be 0"),
     ]
@@ -260,11 +290,27 @@ def main():
          "%d: min %d / median %d / max %d ms" % (len(times), min(times), statistics.median(times),
                                                 max(times)) if times else "0", ""),
     ]
+    sampled = None
+    if a.samples:
+        sampled = status_sampler.analyze(a.samples, t_from=a.start_ms, t_to=a.end_ms)
+        rows += [
+            ("status samples of both agents (answered)",
+             "%d (%d)" % (sampled["samples"], sampled["answered"]), ""),
+            ("moments the two agents named different writers",
+             str(sampled["different_writers"]), "must be 0"),
+            ("moments with two primaries", str(sampled["two_primaries"]), "must be 0"),
+        ]
+        if sampled["different_writer_at"]:
+            print("\nmoments where the two agents named different writers:")
+            for t in sampled["different_writer_at"][:20]:
+                print("  %s" % rel(t))
     width = max(len(r[0]) for r in rows)
     print("\n%-*s  %-40s %s" % (width, "check", "value", ""))
     for r in rows:
         print("%-*s  %-40s %s" % (width, r[0], r[1], r[2]))
     bad = len(late) + len(moments) + sum(len(v) for v in missing.values()) + len(hung)
+    if sampled:
+        bad += sampled["different_writers"] + sampled["two_primaries"]
     if not acked:
         print("\nFAIL: no write was acknowledged")
         return 1
