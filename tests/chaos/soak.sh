@@ -7,8 +7,13 @@
 # with two masters taking writes, acknowledged writes missing on db01/db02, connections that hung
 # (> 2 s), failover times. Exit 1 when a must-be-zero count is not 0, 2 on a setup failure.
 #
-# usage: soak.sh [--minutes N | --seconds N] [--seed N] [--rate PER_CLIENT]
+# usage: soak.sh [--minutes N | --seconds N] [--seed N] [--rate PER_CLIENT] [--lbs 2]
 #                [--labctl PATH] [--agent PATH] [--load PATH] [--keep-lab] [--no-fence]
+# --lbs 2: the two-balancer lab (`labctl up --lbs 2`, both agents in cooperation majority): one
+# write client through each balancer (13306, 14306), and the faults also include partitions of a
+# balancer from a server (labctl partition/heal) and SIGKILL or SIGSTOP of either agent. Both
+# agents' /status are sampled every 100 ms; the table adds the moments where the two agents named
+# different writers and the moments with two primaries (both must be 0).
 # By default the agent runs the lab config plus its protections (cluster.fence: read_only,
 # manage_read_only, haproxy.runtime_api: the lab's stats socket for cutting the old writer's
 # sessions); --no-fence runs the plain lab config (routing only).
@@ -30,6 +35,7 @@ AGENT=${MYSPOA_BIN:-$REPO/build/bin/myspoa}
 LOAD=${LAB_LOAD_BIN:-$REPO/build/bin/lab_load}
 KEEP_LAB=0
 FENCE=1
+LBS=1
 ARGS=("$@")
 while (($#)); do
   case "$1" in
@@ -42,13 +48,16 @@ while (($#)); do
     --load) LOAD=${2:?}; shift 2 ;;
     --keep-lab) KEEP_LAB=1; shift ;;
     --no-fence) FENCE=0; shift ;;
-    -h | --help) sed -n '2,15p' "$0"; exit 0 ;;
+    --lbs) LBS=${2:?}; shift 2 ;;
+    -h | --help) sed -n '2,20p' "$0"; exit 0 ;;
     *) echo "soak: unknown option $1" >&2; exit 2 ;;
   esac
 done
 [[ $SECONDS_TOTAL =~ ^[0-9]+$ ]] && ((SECONDS_TOTAL >= 60 && SECONDS_TOTAL <= 7200)) ||
   { echo "soak: duration must be 60..7200 s" >&2; exit 2; }
 [[ $SEED =~ ^[0-9]+$ ]] || { echo "soak: --seed must be a number" >&2; exit 2; }
+[[ $LBS == 1 || $LBS == 2 ]] || { echo "soak: --lbs takes 1 or 2" >&2; exit 2; }
+((LBS == 1 || FENCE)) || { echo "soak: --lbs 2 needs the read_only protections (no --no-fence)" >&2; exit 2; }
 
 if [[ ${MYSPOA_LAB_LOCK_HELD:-0} != 1 ]]; then
   echo "soak: waiting for $LOCK"
@@ -106,11 +115,20 @@ lab() {
 source "$REPO/tests/lab/agent_helpers.sh"
 kill_agent() {
   local pid i
+  if ((LBS == 2)); then
+    "$LABCTL" crash "${1:-agent1}" >/dev/null 2>&1
+    return 0
+  fi
   pid=$(agent_pid) || return 0
   kill -KILL "$pid"
   for ((i = 0; i < 50; i++)); do [[ -d /proc/$pid ]] || break; sleep 0.1; done
 }
 start_agent() {
+  if ((LBS == 2)); then
+    "$LABCTL" thaw "${1:-agent1}" >/dev/null 2>&1
+    "$LABCTL" start "${1:-agent1}" >/dev/null 2>&1 || say "${1:-agent1} did not start"
+    return 0
+  fi
   agent_pid >/dev/null && return 0
   spawn_agent
   local i
@@ -122,9 +140,11 @@ start_agent() {
 }
 
 LOAD_PIDS=()
+SAMPLER_PID=""
 cleanup() {
   local p
   for p in "${LOAD_PIDS[@]}"; do kill "$p" 2>/dev/null; done
+  [[ -z $SAMPLER_PID ]] || kill "$SAMPLER_PID" 2>/dev/null
   heal quiet
   if ((KEEP_LAB == 0)); then "$LABCTL" down >/dev/null 2>&1; fi
 }
@@ -138,10 +158,19 @@ heal() {
     "$LABCTL" start-repl "$db" >/dev/null 2>&1
     if [[ -n ${LAGGED[$db]:-} ]]; then "$LABCTL" lag "$db" 0 >/dev/null 2>&1; fi
   done
-  start_agent
-  [[ ${1:-} == quiet ]] || say "healed: every server running, replication started, delays removed, agent up"
+  if ((LBS == 2)); then
+    for db in "${SERVERS[@]}"; do
+      "$LABCTL" heal lb1 "$db" >/dev/null 2>&1
+      "$LABCTL" heal lb2 "$db" >/dev/null 2>&1
+    done
+    start_agent agent1
+    start_agent agent2
+  else
+    start_agent
+  fi
+  [[ ${1:-} == quiet ]] || say "healed: every server running, replication started, delays removed, agent(s) up"
 }
-declare -A LAGGED=()
+declare -A LAGGED=() PARTITIONED=()
 
 # ---- faults ----------------------------------------------------------------------------------
 # inject KIND TARGET; revert KIND TARGET
@@ -158,7 +187,14 @@ inject() {
       LAGGED[$db]=1
       lab lag "$db" "$detail"
       ;;
-    agent-kill) kill_agent ;;
+    agent-kill) kill_agent "$db" ;;
+    agent-freeze) lab freeze "$db" ;;
+    partition)
+      rnd 1 2
+      detail=lb$R
+      lab partition "$detail" "$db"
+      PARTITIONED[$db]=$detail
+      ;;
   esac
   printf '%s\tinject\t%s\t%s\t%s\n' "$t" "$kind" "$db" "$detail" >>"$OUT/faults.tsv"
   say "inject $kind $db $detail"
@@ -170,7 +206,9 @@ revert() {
     freeze) lab thaw "$db" ;;
     stop-repl) lab start-repl "$db" ;;
     lag) lab lag "$db" 0 ;;
-    agent-kill) start_agent ;;
+    agent-kill) start_agent "$db" ;;
+    agent-freeze) lab thaw "$db" ;;
+    partition) lab heal "${PARTITIONED[$db]}" "$db" ;;
   esac
   fault_log revert "$kind" "$db"
   say "revert $kind $db"
@@ -179,15 +217,21 @@ revert() {
 # Masters count twice: they decide where writes go.
 TARGETS=(db01 db01 db02 db02 db03 db04 db05)
 KINDS=(crash freeze stop-repl lag crash freeze stop-repl lag agent-kill)
+# Two balancers: also cut one balancer off from a server, and SIGKILL or SIGSTOP either agent.
+((LBS == 1)) || KINDS+=(partition partition agent-freeze)
+is_agent_fault() { [[ $1 == agent-kill || $1 == agent-freeze ]]; }
 pick_target() { rnd 0 $((${#TARGETS[@]} - 1)) && R=${TARGETS[$R]}; }
 pick_kind() { rnd 0 $((${#KINDS[@]} - 1)) && R=${KINDS[$R]}; }
 
 # ---- run -------------------------------------------------------------------------------------
-say "seed $SEED, duration ${SECONDS_TOTAL} s, 2 write clients at $RATE/s each, agent $AGENT, config $CONFIG"
+say "seed $SEED, duration ${SECONDS_TOTAL} s, $LBS balancer(s), 2 write clients at $RATE/s each, agent $AGENT, config $CONFIG"
 "$LABCTL" down >/dev/null 2>&1 || true
 # The agent's log from its start on: its first decision is the initial writer.
 LOG_OFFSET=$(stat -c %s "$LAB/myspoa.log" 2>/dev/null || echo 0)
-"$LABCTL" up >"$LAB.chaos-up.log" 2>&1 || { cat "$LAB.chaos-up.log"; die "labctl up"; }
+LOG2_OFFSET=$(stat -c %s "$LAB/lb2/myspoa.log" 2>/dev/null || echo 0)
+UP_ARGS=()
+((LBS == 1)) || UP_ARGS=(--lbs 2)
+"$LABCTL" up "${UP_ARGS[@]}" >"$LAB.chaos-up.log" 2>&1 || { cat "$LAB.chaos-up.log"; die "labctl up"; }
 mkdir -p "$OUT"
 rm -f "$OUT"/*
 trap cleanup EXIT
@@ -200,8 +244,15 @@ done
 printf '# unix_ms\tphase\tkind\ttarget\tdetail\n' >"$OUT/faults.tsv"
 RUN_START=$(now_ms)
 
+if ((LBS == 2)); then
+  python3 "$REPO/tests/lab/status_sampler.py" --out "$OUT/samples.tsv" --seconds $((SECONDS_TOTAL + 30)) \
+    --interval 0.1 9400 9410 &
+  SAMPLER_PID=$!
+fi
+WRITE_PORTS=(13306 13306)
+((LBS == 1)) || WRITE_PORTS=(13306 14306)
 for c in 1 2; do
-  "$LOAD" --host 127.0.0.1 --port 13306 --seconds "$SECONDS_TOTAL" --rate "$RATE" --timeout 5 \
+  "$LOAD" --host 127.0.0.1 --port "${WRITE_PORTS[$((c - 1))]}" --seconds "$SECONDS_TOTAL" --rate "$RATE" --timeout 5 \
     --out "$OUT/load$c.tsv" --attempts "$OUT/attempts$c.tsv" >"$OUT/load$c.out" 2>&1 &
   LOAD_PIDS+=($!)
 done
@@ -213,9 +264,12 @@ while (($(date +%s) < end && n < 1000)); do
   n=$((n + 1))
   pick_kind && kind=$R
   pick_target && db=$R
-  [[ $kind == agent-kill ]] && db=agent
+  if is_agent_fault "$kind"; then
+    db=agent
+    if ((LBS == 2)); then rnd 1 2 && db=agent$R; fi
+  fi
   rnd 3 12 && hold=$R
-  [[ $kind == agent-kill ]] && rnd 2 5 && hold=$R
+  is_agent_fault "$kind" && rnd 2 5 && hold=$R
   inject "$kind" "$db"
   # One time in four a second, overlapping fault on another server (both masters broken, ...).
   kind2="" db2=""
@@ -223,7 +277,7 @@ while (($(date +%s) < end && n < 1000)); do
   if ((R == 1)); then
     pick_kind && kind2=$R
     pick_target && db2=$R
-    if [[ $kind2 != agent-kill && $db2 != "$db" ]]; then
+    if ! is_agent_fault "$kind2" && [[ $db2 != "$db" ]]; then
       rnd 1 3
       sleep "$R"
       inject "$kind2" "$db2"
@@ -256,9 +310,16 @@ dump_rows() {
 dump_rows $((PORT_BASE + 1)) >"$OUT/rows-db01.tsv" || say "could not read app.writes on db01"
 dump_rows $((PORT_BASE + 2)) >"$OUT/rows-db02.tsv" || say "could not read app.writes on db02"
 tail -c +$((LOG_OFFSET + 1)) "$LAB/myspoa.log" >"$OUT/myspoa.log"
+LBS_ARGS=()
+if ((LBS == 2)); then
+  [[ -z $SAMPLER_PID ]] || kill "$SAMPLER_PID" 2>/dev/null
+  SAMPLER_PID=""
+  tail -c +$((LOG2_OFFSET + 1)) "$LAB/lb2/myspoa.log" >"$OUT/myspoa-lb2.log"
+  LBS_ARGS=(--agent-log2 "$OUT/myspoa-lb2.log" --load-lb 1 2 --samples "$OUT/samples.tsv")
+fi
 
 python3 "$HERE/chaos_report.py" --seed "$SEED" --start-ms "$RUN_START" --end-ms "$RUN_END" \
-  --agent-log "$OUT/myspoa.log" --faults "$OUT/faults.tsv" \
+  --agent-log "$OUT/myspoa.log" --faults "$OUT/faults.tsv" "${LBS_ARGS[@]}" \
   --load "$OUT/load1.tsv" "$OUT/load2.tsv" --attempts "$OUT/attempts1.tsv" "$OUT/attempts2.tsv" \
   --rows db01="$OUT/rows-db01.tsv" db02="$OUT/rows-db02.tsv"
 rc=$?
