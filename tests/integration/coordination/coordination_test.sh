@@ -34,6 +34,7 @@ SCENARIOS=("$@")
 if [[ ${SCENARIOS[0]} == all ]]; then
   SCENARIOS=(start partition-secondary partition-primary crash-writer kill-primary freeze-primary)
 fi
+for f in "$LABCTL" "$LOAD" "$AGENT"; do [[ -x $f ]] || { echo "FATAL: $f missing"; exit 2; }; done
 # Skip (77) only while the agent has no cooperation mode at all (before issue 12's config key):
 # checked before the lab lock, without touching the lab.
 probe_cfg=$(mktemp "${TMPDIR:-/tmp}/coordination-check.XXXXXX")
@@ -56,7 +57,6 @@ export MYSPOA_LAB_DIR=${MYSPOA_LAB_DIR:-/tmp/myspoa-lab}
 LAB=$MYSPOA_LAB_DIR
 WORK=$LAB/coordination
 source "$REPO/tests/integration/coordination/coordination_lib.sh"
-for f in "$LABCTL" "$LOAD" "$AGENT"; do [[ -x $f ]] || { echo "FATAL: $f missing"; exit 2; }; done
 
 LOAD_PIDS=()
 cleanup() {
