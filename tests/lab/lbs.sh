@@ -3,9 +3,12 @@
 # `labctl up --lbs 2` runs two load balancers, each an agent + HAProxy pair:
 #   lb1: agent SPOP 127.0.0.1:12345, refusal 12346, admin 9400, HAProxy writes 13306, reads 13307
 #   lb2: agent SPOP 127.0.0.1:12355, refusal 12356, admin 9410, HAProxy writes 14306, reads 14307
-# Each balancer reaches the five servers only through its own TCP relays (socat, one per server):
-# lb1 through 127.0.0.1:(base+1001..1005), lb2 through 127.0.0.1:(base+1011..1015), base being
-# MYSPOA_LAB_PORT_BASE (33060: lb1 34061..34065, lb2 34071..34075). `labctl partition lb2 db01`
+# Each balancer reaches the five servers only through its own TCP relays (socat, one per server),
+# on its own loopback address and the server's own port: lb1 through 127.0.0.11:<port of dbNN>,
+# lb2 through 127.0.0.12:<port> (the servers listen on 127.0.0.1 only). Keeping the port matters:
+# the agent recognizes a replica's source (Master_Host:Master_Port, 127.0.0.1:33061) as its
+# configured db01 address (127.0.0.12:33061: loopback hosts compare equal), as it would in a
+# real deployment where every host reaches db01 at one address. `labctl partition lb2 db01`
 # stops lb2's relay to db01 and with it every connection it carried (the agent's probe and lock
 # connections, HAProxy's sessions and checks): lb2 and its agent lose db01, nobody else does, and
 # the servers keep replicating from each other directly. `labctl heal lb2 db01` starts it again.
@@ -36,35 +39,37 @@ check_lb() {
   [[ $(lab_lbs) == 2 ]] || die "this lab runs one balancer without relays (labctl down; labctl up --lbs 2)"
 }
 
-# Relay of balancer $1 (1 or 2) to server $2.
-relay_port() { echo $((PORT_BASE + 1000 + ($1 - 1) * 10 + $(num "$2"))); }
+# Relay of balancer $1 (1 or 2) to server $2: host 127.0.0.1$1, the server's port.
+relay_host() { echo "127.0.0.1$1"; }
+relay_addr() { echo "$(relay_host "$1"):$(port "$2")"; }
 relay_dir() { echo "$LAB/relays"; }
 relay_pidfile() { echo "$LAB/relays/lb$1-$2.pid"; }
 relay_cutfile() { echo "$LAB/relays/lb$1-$2.cut"; }
-relay_pid() { live_pid "$(relay_pidfile "$1" "$2")" "TCP-LISTEN:$(relay_port "$1" "$2")"; }
+relay_pid() { live_pid "$(relay_pidfile "$1" "$2")" "TCP-LISTEN:$(port "$2"),bind=$(relay_host "$1"),"; }
 
 # Start the relay of balancer $1 to server $2 (unless it runs, or `partition` cut it and $3 != force).
 start_relay() {
-  local lb=$1 db=$2 rp
+  local lb=$1 db=$2 rp rh
   relay_pid "$lb" "$db" >/dev/null && return 0
   [[ ! -f $(relay_cutfile "$lb" "$db") || ${3:-} == force ]] || return 0
   command -v socat >/dev/null || die "socat is missing (scripts/install-deps.sh installs it)"
-  rp=$(relay_port "$lb" "$db")
-  if port_in_use "$rp"; then die "relay port 127.0.0.1:$rp (lb$lb -> $db) is already in use by another process"; fi
+  rp=$(port "$db")
+  rh=$(relay_host "$lb")
+  if port_in_use "$rp" "$rh"; then die "relay address $rh:$rp (lb$lb -> $db) is already in use by another process"; fi
   mkdir -p "$(relay_dir)"
   # fork: one child per relayed connection, all in the relay's own process group (setsid), so
   # `partition` ends the listener and every connection it carries with one signal.
   detached socat -lf "$(relay_dir)/lb$lb-$db.log" \
-    "TCP-LISTEN:$rp,bind=127.0.0.1,reuseaddr,fork,backlog=512" \
+    "TCP-LISTEN:$rp,bind=$rh,reuseaddr,fork,backlog=512" \
     "TCP:127.0.0.1:$(port "$db"),connect-timeout=2" </dev/null >/dev/null 2>&1
   echo "$DETACHED_PID" >"$(relay_pidfile "$lb" "$db")"
   local i
   for ((i = 0; i < 50; i++)); do
-    port_in_use "$rp" && return 0
+    port_in_use "$rp" "$rh" && return 0
     relay_pid "$lb" "$db" >/dev/null || break
     sleep 0.05
   done
-  die "relay lb$lb -> $db (127.0.0.1:$rp) did not start (log: $(relay_dir)/lb$lb-$db.log)"
+  die "relay lb$lb -> $db ($rh:$rp) did not start (log: $(relay_dir)/lb$lb-$db.log)"
 }
 
 # Stop the relay of balancer $1 to server $2 and every connection it relays (SIGKILL to the group).
@@ -122,7 +127,7 @@ write_lb_config() {
     cat "$MYSPOA_CONFIG"
   } >"$f"
   for db in "${SERVERS[@]}"; do
-    sed -i -e "s/127\.0\.0\.1:$(port "$db")\([^0-9]\|\$\)/127.0.0.1:$(relay_port "$lb" "$db")\1/g" "$f"
+    sed -i -e "s/127\.0\.0\.1:$(port "$db")\([^0-9]\|\$\)/$(relay_addr "$lb" "$db")\1/g" "$f"
   done
   yaml_set "$f" agent listen "\"127.0.0.1:$AGENT_SPOP_PORT\""
   yaml_set "$f" agent refusal_listen "\"127.0.0.1:$REFUSAL_PORT\""
@@ -201,7 +206,7 @@ cmd_partition() {
   mkdir -p "$(relay_dir)"
   touch "$(relay_cutfile "$lb" "$db")"
   stop_relay "$lb" "$db"
-  say "partitioned lb$lb from $db (relay 127.0.0.1:$(relay_port "$lb" "$db") stopped, its connections cut)"
+  say "partitioned lb$lb from $db (relay $(relay_addr "$lb" "$db") stopped, its connections cut)"
 }
 
 cmd_heal() {
@@ -210,7 +215,7 @@ cmd_heal() {
   local lb=${1#lb} db=$2
   rm -f "$(relay_cutfile "$lb" "$db")"
   start_relay "$lb" "$db"
-  say "healed lb$lb -> $db (relay 127.0.0.1:$(relay_port "$lb" "$db") running)"
+  say "healed lb$lb -> $db (relay $(relay_addr "$lb" "$db") running)"
 }
 
 # crash|start|freeze|thaw agent1|agent2: the agent of lb1 / lb2.

@@ -221,15 +221,18 @@ fi
 
 step "two balancers: relays, partition lb2 db01, heal"
 "$LABCTL" up --mysql-only --lbs 2 >/dev/null || fail "up --mysql-only --lbs 2 failed"
-# lb1 reaches db0N through BASE+1000+N, lb2 through BASE+1010+N.
-via() { timeout "${VIA_TIMEOUT:-5}" mariadb --no-defaults -h127.0.0.1 -P"$1" -uapp -papp --connect-timeout=2 -N -B -e "${2:-SELECT @@server_id}"; }
+# lbN reaches db0M through 127.0.0.1N on db0M's own port. via LB DB [QUERY]
+via() {
+  timeout "${VIA_TIMEOUT:-5}" mariadb --no-defaults --skip-ssl -h"127.0.0.1$1" -P"$(port "$2")" -uapp -papp \
+    --connect-timeout=2 -N -B -e "${3:-SELECT @@server_id}"
+}
 relays_ok=1
 for n in 1 2 3 4 5; do
-  [[ $(via $((BASE + 1000 + n)) 2>/dev/null) == "$n" && $(via $((BASE + 1010 + n)) 2>/dev/null) == "$n" ]] || relays_ok=0
+  [[ $(via 1 db0$n 2>/dev/null) == "$n" && $(via 2 db0$n 2>/dev/null) == "$n" ]] || relays_ok=0
 done
 ((relays_ok)) && ok "every relay of lb1 and lb2 reaches its server" || fail "a relay does not reach its server"
 # A session established through lb2's relay to db01 must be cut by the partition.
-VIA_TIMEOUT=40 via $((BASE + 1011)) "SELECT SLEEP(30)" >/dev/null 2>&1 &
+VIA_TIMEOUT=40 via 2 db01 "SELECT SLEEP(30)" >/dev/null 2>&1 &
 held=$!
 sleep 1
 t0=$(date +%s%N)
@@ -239,17 +242,17 @@ if [[ -d /proc/$held ]]; then fail "the session through lb2's relay to db01 surv
   ok "the established session through lb2's relay to db01 was cut ($((($(date +%s%N) - t0) / 1000000)) ms)"
 fi
 wait "$held" 2>/dev/null || true
-! via $((BASE + 1011)) >/dev/null 2>&1 && ok "lb2 cannot reach db01" || fail "lb2 still reaches db01 after partition"
-[[ $(via $((BASE + 1001))) == 1 ]] && ok "lb1 still reaches db01" || fail "lb1 lost db01"
-[[ $(via $((BASE + 1012))) == 2 ]] && ok "lb2 still reaches db02" || fail "lb2 lost db02"
+! via 2 db01 >/dev/null 2>&1 && ok "lb2 cannot reach db01" || fail "lb2 still reaches db01 after partition"
+[[ $(via 1 db01) == 1 ]] && ok "lb1 still reaches db01" || fail "lb1 lost db01"
+[[ $(via 2 db02) == 2 ]] && ok "lb2 still reaches db02" || fail "lb2 lost db02"
 grep -q '^relays lb2: db01=partitioned db02=up' <<<"$("$LABCTL" status)" && ok "status shows the partition" ||
   fail "status does not show lb2's db01 relay partitioned"
 write_on db01
 wait_for 10 "db03 still replicates db01 directly during the partition" has_seq db03 "$s"
 "$LABCTL" up --mysql-only >/dev/null || fail "up (idempotent) with two balancers failed"
-! via $((BASE + 1011)) >/dev/null 2>&1 && ok "an idempotent up keeps the partition" || fail "up healed the partition"
+! via 2 db01 >/dev/null 2>&1 && ok "an idempotent up keeps the partition" || fail "up healed the partition"
 "$LABCTL" heal lb2 db01
-[[ $(via $((BASE + 1011))) == 1 ]] && ok "after heal lb2 reaches db01 again" || fail "heal did not restore lb2 -> db01"
+[[ $(via 2 db01) == 1 ]] && ok "after heal lb2 reaches db01 again" || fail "heal did not restore lb2 -> db01"
 "$LABCTL" partition lb3 db01 >/dev/null 2>&1 && fail "partition lb3 accepted" || ok "partition lb3 refused"
 
 step "final state"
@@ -266,7 +269,7 @@ for db in db01 db02 db03 db04 db05; do
 done
 "$LABCTL" down >/dev/null || fail "second down (idempotent) failed"
 left=""
-for n in 1 2 3 4 5 11 12 13 14 15; do left+=$(pgrep -f "TCP-LISTEN:$((BASE + 1000 + n))," | tr '\n' ' ' || true); done
+for n in 1 2 3 4 5; do left+=$(pgrep -f "TCP-LISTEN:$((BASE + n)),bind=127.0.0.1[12]," | tr '\n' ' ' || true); done
 [[ -z $left ]] && ok "down stopped every relay" || fail "relays still running after down: $left"
 
 if ((failures)); then
