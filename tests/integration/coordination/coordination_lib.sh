@@ -14,6 +14,7 @@ admin_port() { if [[ $1 == 1 ]]; then echo 9400; else echo 9410; fi; }
 write_port() { if [[ $1 == 1 ]]; then echo 13306; else echo 14306; fi; }
 other() { echo $((3 - $1)); }
 
+metric_of() { curl -s --max-time 1 "http://127.0.0.1:$(admin_port "$1")/metrics" | awk -v m="$2" '$1 == m {print int($2)}'; }
 status_of() { curl -s --max-time 1 "http://127.0.0.1:$(admin_port "$1")/status" 2>/dev/null; }
 # role of agent N ("primary", "secondary", "none", "" when it does not answer)
 role_of() { status_of "$1" | jq -r '.coordination.role // empty' 2>/dev/null; }
@@ -53,7 +54,9 @@ agree_on_writer() {
 # One write through port $1 as `app`: prints "ok <server_id>" or "err <errno> <message>".
 write_via() {
   local out rc
-  out=$(timeout 6 mariadb --no-defaults -h127.0.0.1 -P"$1" -uapp -papp --connect-timeout=2 -N -B \
+  # --skip-ssl: the agent's refusal endpoint answers before any TLS handshake (its 1105 would
+  # otherwise come wrapped in a client error 2002).
+  out=$(timeout 6 mariadb --no-defaults --skip-ssl -h127.0.0.1 -P"$1" -uapp -papp --connect-timeout=2 -N -B \
     -e "INSERT INTO app.writes (server_id, client_seq) VALUES (@@server_id, 0); SELECT @@server_id" 2>&1)
   rc=$?
   if ((rc == 0)); then

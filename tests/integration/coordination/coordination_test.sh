@@ -34,7 +34,8 @@ SCENARIOS=("$@")
 if [[ ${SCENARIOS[0]} == all ]]; then
   SCENARIOS=(start partition-secondary partition-primary crash-writer kill-primary freeze-primary)
 fi
-for f in "$LABCTL" "$LOAD" "$AGENT"; do [[ -x $f ]] || { echo "FATAL: $f missing"; exit 2; }; done
+CTL=${MYSPOACTL_BIN:-$(dirname "$AGENT")/myspoactl}
+for f in "$LABCTL" "$LOAD" "$AGENT" "$CTL"; do [[ -x $f ]] || { echo "FATAL: $f missing"; exit 2; }; done
 # Skip (77) only while the agent has no cooperation mode at all (before issue 12's config key):
 # checked before the lab lock, without touching the lab.
 probe_cfg=$(mktemp "${TMPDIR:-/tmp}/coordination-check.XXXXXX")
@@ -52,6 +53,7 @@ if [[ ${MYSPOA_LAB_LOCK_HELD:-0} != 1 ]]; then
 fi
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
+CTL=${MYSPOACTL_BIN:-$(dirname "$AGENT")/myspoactl}
 export MYSPOA_BIN=$AGENT LAB_LOAD_BIN=$LOAD
 export MYSPOA_LAB_DIR=${MYSPOA_LAB_DIR:-/tmp/myspoa-lab}
 LAB=$MYSPOA_LAB_DIR
@@ -106,19 +108,42 @@ sc_start() {
   sleep 1
   local t ms p
   t=$(now_ms)
+  local s1 s2
   "$LABCTL" start agent1 >/dev/null &
+  s1=$!
   "$LABCTL" start agent2 >/dev/null &
-  wait
+  s2=$!
+  wait "$s1" "$s2"  # not a bare wait: the status sampler runs in the background too
   ms=$(wait_for 5000 one_primary)
   p=$(primary_lb)
   ms=$(($(now_ms) - t))
   figure "start: one primary (lb${p:-?}) ${ms} ms after both agents were started"
   ((ms <= 2000)) && [[ -n $p ]]
-  check "start: exactly one agent is primary within 2 s (${ms} ms, lb${p:-?}); the other: $(role_of "$(other "${p:-1}")")" $?
+  rc=$?  # before the message: its $(...) would reset $?
+  check "start: exactly one agent is primary within 2 s (${ms} ms, lb${p:-?}); the other: $(role_of "$(other "${p:-1}")")" $rc
   ms=$(wait_for 10000 agree_on_writer db01)
   check "start: both /status name db01 as the writer (${ms} ms after the primary)" $?
   writes_land_on 13306 1 && writes_land_on 14306 1
   check "start: writes through 13306 and 14306 land on db01" $?
+  p=$(primary_lb)
+  local o m1 m2 l1 l2 line res
+  o=$(other "${p:-1}")
+  m1=$(metric_of "${p:-1}" myspoa_coordination_primary) m2=$(metric_of "$o" myspoa_coordination_primary)
+  l1=$(metric_of "${p:-1}" myspoa_coordination_locks_held) l2=$(metric_of "$o" myspoa_coordination_locks_held)
+  figure "start: locks held: primary lb${p:-?} $l1, secondary lb$o $l2 (of 5)"
+  [[ $m1 == 1 && $m2 == 0 ]] && ((l1 >= 3 && l1 + l2 <= 5))
+  check "start: /metrics: myspoa_coordination_primary 1 on lb${p:-?}, 0 on lb$o; locks $l1 + $l2 <= 5" $?
+  line=$("$CTL" --admin "http://127.0.0.1:$(admin_port "$o")" status | head -n 1)
+  [[ $line == "role: secondary (lb$o, "* ]]
+  check "start: myspoactl status on lb$o starts with its role: $line" $?
+  [[ $(events_of "${p:-1}" | awk -F'\t' '$3 == "coordination"' | tail -n 1) == *"lb${p:-?} is now primary"* ]]
+  check "start: the primary's /events has its role change" $?
+  res=$(curl -s --max-time 3 -X POST -d '' -w ' %{http_code}' "http://127.0.0.1:$(admin_port "$o")/checksum/run")
+  local named
+  named=$(status_of "$o" | jq -r '.coordination.primary // empty')
+  # The primary's name when the secondary knows it (coordination.primary), else the lock it holds.
+  [[ $res == *" 409" && $res == *"is secondary"* && $res == *"(${named:-the agent holding}"* ]]
+  check "start: a checksum run on the secondary is refused (409) naming the primary: $res" $?
   sampler_verdict start
 }
 
@@ -132,7 +157,8 @@ partition_case() {
   "$LABCTL" partition "lb$lb" db01 >/dev/null
   t=$(now_ms)
   ms=$(wait_for 5000 write_refused "$(write_port "$lb")")
-  check "$name: writes through lb$lb ($(write_port "$lb")) refused within 5 s (${ms} ms)" $?
+  rc=$?  # before the message: its $(...) would reset $?
+  check "$name: writes through lb$lb ($(write_port "$lb")) refused within 5 s (${ms} ms)" $rc
   res=$(write_via "$(write_port "$lb")")
   figure "$name: lb$lb write answer: $res"
   [[ $res == "err 1105 "* && $res == *refused* ]]
@@ -200,10 +226,12 @@ sc_crash_writer() {
   ((total_db02 == 1 && total_other == 0))
   check "crash-writer: one read_only change in all: db02 -> 0 once ($total_db02), nothing else ($total_other)" $?
   [[ -z $(ro_changes_of "$(other "$p")" "$since") ]]
-  check "crash-writer: the secondary (lb$(other "$p")) changed no read_only" $?
+  rc=$?  # before the message: its $(...) would reset $?
+  check "crash-writer: the secondary (lb$(other "$p")) changed no read_only" $rc
   "$LABCTL" start db01 >/dev/null
   ms=$(wait_for 30000 agree_on_writer "")
-  check "crash-writer: db01 back: both agents name one writer ($(writer_of 1), ${ms} ms)" $?
+  rc=$?  # before the message: its $(...) would reset $?
+  check "crash-writer: db01 back: both agents name one writer ($(writer_of 1), ${ms} ms)" $rc
   sampler_verdict crash-writer
 }
 
@@ -279,7 +307,8 @@ sc_freeze_primary() {
   p=$(primary_lb)
   curl -s --max-time 3 -X POST -d '{"server": "db02"}' "http://127.0.0.1:$(admin_port "$p")/writer" >"$WORK/promote.out"
   ms=$(wait_for 20000 agree_on_writer db02)
-  check "freeze-primary: POST /writer db02 on the primary: both agents name db02 (${ms} ms; $(cat "$WORK/promote.out"))" $?
+  rc=$?  # before the message: its $(...) would reset $?
+  check "freeze-primary: POST /writer db02 on the primary: both agents name db02 (${ms} ms; $(cat "$WORK/promote.out"))" $rc
   [[ $(ro_of db01) == 1 ]]
   check "freeze-primary: db01 is read_only=1 after the move" $?
   freeze_round db02 db02-writer
