@@ -142,6 +142,28 @@ class Prom {
   std::string out_;
 };
 
+// Cooperating agents (issue 12): this agent's role in the primary election.
+json coordination_json(const StatusInputs& in) {
+  const auto& cfg = *in.config;
+  const bool majority = cfg.cluster.cooperation == config::ClusterConfig::Cooperation::Majority;
+  const probes::CoordinationState none;
+  const auto& c = in.snapshot ? in.snapshot->coordination : none;
+  const policy::Decision* d = in.decision.get();
+  json j;
+  j["mode"] = majority ? "majority" : "standalone";
+  j["name"] = cfg.agent.name;
+  j["role"] = !majority ? "standalone" : d && d->known ? d->role : "none";
+  j["locks_held"] = c.locks_held;
+  j["servers"] = majority ? c.servers : static_cast<int>(cfg.cluster.servers.size());
+  j["primary_since_ms"] = c.primary_since_ms;  // steady clock; 0 when not primary
+  j["primary"] = c.primary                ? json(cfg.agent.name)
+                 : c.primary_name.empty() ? json(nullptr)
+                                          : json(c.primary_name);
+  j["target_writer"] = d && d->target_writer ? json(*d->target_writer) : json(nullptr);
+  j["writable_masters"] = d ? d->writable_masters : std::vector<std::string>{};
+  return j;
+}
+
 }  // namespace
 
 json render_status_json(const StatusInputs& in) {
@@ -209,6 +231,7 @@ json render_status_json(const StatusInputs& in) {
   j["generation"] = d ? d->generation : 0;
   j["notes"] = d ? d->notes : std::vector<std::string>{};
   j["writer_pin"] = in.overrides.writer_pin ? json(*in.overrides.writer_pin) : json(nullptr);
+  j["coordination"] = coordination_json(in);
   return j;
 }
 
@@ -297,6 +320,17 @@ std::string render_metrics(const StatusInputs& in) {
                return std::optional<double>(st ? static_cast<double>(st->transitions) : 0.0);
              });
 
+  {
+    const probes::CoordinationState none;
+    const auto& c = in.snapshot ? in.snapshot->coordination : none;
+    p.family("myspoa_coordination_primary", "gauge",
+             "1 when this agent is the primary of cooperating agents (cluster.cooperation: "
+             "majority), else 0.");
+    p.sample("myspoa_coordination_primary", "", c.primary ? 1 : 0);
+    p.family("myspoa_coordination_locks_held", "gauge",
+             "Servers on which this agent holds the primary election lock.");
+    p.sample("myspoa_coordination_locks_held", "", c.locks_held);
+  }
   p.family("myspoa_backup_mode", "gauge", "1 when the writer has no healthy peer master.");
   p.sample("myspoa_backup_mode", "", d && d->backup_mode ? 1 : 0);
   p.family("myspoa_split_brain", "gauge", "1 when both masters are up with broken replication.");

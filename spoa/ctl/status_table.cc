@@ -58,8 +58,19 @@ std::string render_servers(const json& status) {
   return text_table(rows);
 }
 
+// "role: primary (lb1, 5/5 locks)   " from /status "coordination"; "" from an older agent.
+static std::string role_of(const json& status) {
+  if (!status.contains("coordination") || !status["coordination"].is_object()) return "";
+  const json& c = status["coordination"];
+  std::string role = "role: " + str(c, "role");
+  if (str(c, "mode") == "majority")
+    role += " (" + str(c, "name") + ", " + str(c, "locks_held") + "/" + str(c, "servers") +
+            " locks" + (str(c, "role") == "primary" ? "" : ", primary " + str(c, "primary")) + ")";
+  return role + "   ";
+}
+
 std::string render_status(const json& status) {
-  std::string head = "writer: " + str(status, "writer", "none (writes refused)") +
+  std::string head = role_of(status) + "writer: " + str(status, "writer", "none (writes refused)") +
                      "   scenario: " + str(status, "scenario") +
                      "   backup mode: " + (flag(status, "backup_mode") ? "YES" : "no");
   if (!flag(status, "known")) head += "   (state not known yet)";
