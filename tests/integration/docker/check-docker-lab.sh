@@ -282,6 +282,14 @@ if mode == "topology":
     else:
         fail("tests/lab/myspoa.yaml does not exist: nothing to compare the topology with")
 
+    # Two agents over the same servers must cooperate, or they may name two writers (issue 12).
+    cl = docker_cfg["cluster"]
+    if cl.get("cooperation") == "majority" and cl.get("manage_read_only") is True:
+        ok("docker/myspoa.yaml: cluster.cooperation majority with manage_read_only")
+    else:
+        fail("docker/myspoa.yaml: two agents need cluster.cooperation: majority and "
+             f"manage_read_only: true (got {cl.get('cooperation')!r}, {cl.get('manage_read_only')!r})")
+
     # Both agents run the same configuration file and the same image.
     agents = {n: s for n, s in services.items() if n.startswith("agent")}
     if sorted(agents) != ["agent1", "agent2"]:
