@@ -53,7 +53,6 @@ if [[ ${MYSPOA_LAB_LOCK_HELD:-0} != 1 ]]; then
 fi
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
-CTL=${MYSPOACTL_BIN:-$(dirname "$AGENT")/myspoactl}
 export MYSPOA_BIN=$AGENT LAB_LOAD_BIN=$LOAD
 export MYSPOA_LAB_DIR=${MYSPOA_LAB_DIR:-/tmp/myspoa-lab}
 LAB=$MYSPOA_LAB_DIR
