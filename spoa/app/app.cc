@@ -69,6 +69,11 @@ bool App::start(std::string& error) {
         consistency::WriterInfo w;
         if (d && d->known) w.writer = d->writer;
         w.scenario = d && d->known ? d->scenario : "unknown";
+        // Cooperating agents: only the primary runs consistency checks (scheduled or asked).
+        if (const auto why = not_primary_reason(); !why.empty()) {
+          w.writer.reset();
+          w.scenario = why;
+        }
         return w;
       },
       [this](const std::string& server, bool inconsistent) {
@@ -264,6 +269,21 @@ void App::on_consistency_verdict(const std::string& server, bool inconsistent) {
   }
 }
 
+std::string App::not_primary_reason() const {
+  if (config().cluster.cooperation != config::ClusterConfig::Cooperation::Majority) return "";
+  const auto d = board_.latest();
+  if (d && d->known && d->role == "primary") return "";
+  const auto snap = snapshot();
+  const std::string primary = snap ? snap->coordination.primary_name : "";
+  const std::string role = d && d->known ? d->role : "starting";
+  return "this agent (" + config().agent.name + ") is " + role +
+         ": consistency runs and read_only changes are the primary's (" +
+         (primary.empty() ? "the agent holding the " + config().cluster.lock_prefix +
+                                ".primary lock on a majority of the servers"
+                          : primary) +
+         ")";
+}
+
 std::string App::refusal_message() const {
   const auto d = board_.latest();
   std::string text = "myspoa: ";
@@ -288,12 +308,31 @@ void App::log_server_changes(const probes::Snapshot& before, const probes::Snaps
   }
 }
 
+// Cooperating agents: this agent becoming primary, secondary or neither is an event and an alert.
+void App::log_role_change(const policy::Decision& d, const probes::Snapshot& snap) {
+  const auto& c = snap.coordination;
+  if (!c.enabled || !d.known) return;
+  const std::string before = previous_ && previous_->known ? previous_->role : "starting";
+  if (before == d.role) return;
+  const std::string name = config().agent.name;
+  const std::string locks =
+      std::to_string(c.locks_held) + " of " + std::to_string(c.servers) + " locks";
+  std::string msg = name + " is now " + d.role + " (was " + before + "; holds " + locks;
+  if (d.role == "secondary" && !c.primary_name.empty()) msg += ", primary " + c.primary_name;
+  if (d.role == "none") msg += ": no agent holds a majority, nobody changes read_only";
+  msg += ")";
+  spdlog::warn("coordination: {}", msg);
+  events_.add("coordination", "", msg);
+  alert("role-change", "", msg);
+}
+
 void App::on_round(probes::SnapshotPtr snapshot) {
   const auto ov = overrides();
   auto decision = std::make_shared<policy::Decision>(
       policy::decide(*snapshot, config(), previous_.get(), ov, clock::steady_ms()));
 
   if (previous_snapshot_) log_server_changes(*previous_snapshot_, *snapshot);
+  log_role_change(*decision, *snapshot);
   if (!decision->writer_change.empty()) {
     spdlog::warn("writer change: {}", decision->writer_change);
     events_.add("writer-change", decision->writer.value_or(""), decision->writer_change);

@@ -68,6 +68,9 @@ class App {
   // /checksum/run, /checksum/cancel, GET /checksum); scheduled when consistency.enabled.
   // nullptr before start().
   consistency::ConsistencyScheduler* consistency() { return consistency_.get(); }
+  // Cooperating agents: why this agent may not act on the cluster (it is not the primary), naming
+  // the primary when known; "" in standalone mode and on the primary.
+  std::string not_primary_reason() const;
   uint64_t failovers() const { return failovers_.load(std::memory_order_relaxed); }
 
   // Runs the configured alert command (alerts.command) with the event on the alerter's thread;
@@ -86,6 +89,7 @@ class App {
   void start_probes(probes::SnapshotPtr seed);
   void on_round(probes::SnapshotPtr snapshot);
   void log_server_changes(const probes::Snapshot& before, const probes::Snapshot& after);
+  void log_role_change(const policy::Decision& d, const probes::Snapshot& snap);
   void on_consistency_verdict(const std::string& server, bool inconsistent);
   void alert_round(const policy::Decision& d, const probes::Snapshot& snap);
 

@@ -81,6 +81,10 @@ admin::AdminCallbacks admin_callbacks(app::App& app, std::function<std::string()
   admin::AdminCallbacks cb;
   cb.reload = std::move(reload);
   cb.checksum_run = [&app](const std::string&) {
+    // Cooperating agents: a secondary refuses, naming the primary (it never runs checksums).
+    if (const auto why = app.not_primary_reason(); !why.empty())
+      return admin::ActionReply{admin::ActionOutcome::Refused,
+                                nlohmann::json{{"ok", false}, {"error", why}}.dump()};
     return to_reply(app.consistency()->request_run());
   };
   cb.checksum_cancel = [&app] { return to_reply(app.consistency()->request_cancel()); };

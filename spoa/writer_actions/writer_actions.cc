@@ -15,6 +15,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/clock.h"
+#include "spoa/writer_actions/majority_read_only.h"
 
 namespace myspoa::writer_actions {
 namespace {
@@ -83,9 +84,20 @@ void WriterActions::before_publish(const config::Config& cfg, const policy::Deci
   if (previous && previous->writer && d.writer != previous->writer) left_.insert(*previous->writer);
   if (d.writer) left_.erase(*d.writer);
   const auto& cl = cfg.cluster;
-  if (cl.fence == config::ClusterConfig::Fence::None && !cl.manage_read_only) return;
+  std::vector<ReadOnlyAction> plan;
+  if (cl.cooperation == config::ClusterConfig::Cooperation::Majority) {
+    // Only the primary changes read_only (majority_read_only.h); secondaries only watch.
+    none_writable_since_ms_ =
+        none_writable_since(snap, cl.masters, none_writable_since_ms_, now_ms);
+    plan = plan_read_only_majority({d.known, d.role == "primary", d.target_writer, d.promoting,
+                                    none_writable_since_ms_, now_ms, cfg.mysql.interval_ms},
+                                   snap, cl);
+  } else {
+    if (cl.fence == config::ClusterConfig::Fence::None && !cl.manage_read_only) return;
+    plan = plan_read_only(d, snap, cl, left_);
+  }
 
-  for (auto& a : plan_read_only(d, snap, cl, left_)) {
+  for (auto& a : plan) {
     {
       std::lock_guard lock(mu_);
       auto& f = sql_state_[a.server];

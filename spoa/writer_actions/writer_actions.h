@@ -106,6 +106,7 @@ class WriterActions {
 
   // Probe thread only.
   std::set<std::string> left_;
+  int64_t none_writable_since_ms_ = 0;  // majority mode: no master seen writable since (0: one is)
   struct InFlight {
     bool busy = false;
     bool last_read_only = false;  // value of the last statement sent
