@@ -158,18 +158,31 @@ void ServerHealth::seed(const ServerState& previous) {
   state_ = previous;
   state_.name = name;
   state_.flapping = false;
+  state_.probed = previous.liveness;
   live_.seed(previous.liveness);
   repl_.seed(previous.replication);
+}
+
+// Replica confirmation: the IO thread is connected and received something since the last probe.
+bool io_progressed(const ProbeResult& before, const ProbeResult& now) {
+  if (!now.ok || !now.replication || !now.replication->io_running) return false;
+  if (!before.ok || !before.replication) return false;
+  const auto& a = *before.replication;
+  const auto& b = *now.replication;
+  return a.master_log_file != b.master_log_file || a.read_master_log_pos != b.read_master_log_pos ||
+         a.gtid_io_pos != b.gtid_io_pos;
 }
 
 ServerHealth::Update ServerHealth::observe(const ProbeResult& r) {
   Update u;
   state_.probes++;
+  state_.ok_streak = r.ok ? state_.ok_streak + 1 : 0;
+  if (io_progressed(state_.last, r)) state_.io_progress_at_ms = r.at_ms;
   state_.last = r;
   const Liveness before = state_.liveness;
   u.liveness = live_.observe(r.ok);
   if (u.liveness == Transition::Changed) {
-    state_.liveness = live_.state();
+    state_.liveness = state_.probed = live_.state();
     state_.why = state_.liveness == Liveness::Up ? "probe ok" : r.error;
     state_.changed_at_ms = r.at_ms;
     state_.transitions++;
@@ -178,6 +191,10 @@ ServerHealth::Update ServerHealth::observe(const ProbeResult& r) {
   }
   // The first verdict (from Unknown) is not a flap.
   damp(r.at_ms, u.liveness == Transition::Changed && before != Liveness::Unknown, u);
+  // A server that answers again while held must not read as "UP": it is still published Down.
+  if (held_ && u.liveness == Transition::Changed && state_.liveness == Liveness::Up)
+    u.messages.front() = state_.name + " answers again but stays held DOWN (" + held_why_ +
+                         ", until stable for " + std::to_string(flap_.hold_ms / 1000) + " s)";
   if (!r.ok) return u;  // replication keeps its last known state while the server is unreachable
 
   ReplObservation o = classify_replication(r, max_lag_s_);

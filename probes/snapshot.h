@@ -91,10 +91,38 @@ struct ServerState {
   uint32_t transitions = 0;     // count of state changes since start (for flap damping)
   uint32_t probes = 0;          // probes completed since start
   bool flapping = false;        // held Down by flap damping (mysql.flap_threshold); why says so
+  // Liveness after rise/fall but ignoring a flap hold: equals `liveness` unless flapping. The
+  // policy lets a held master that answers well take writes when every master is held.
+  Liveness probed = Liveness::Unknown;
+  uint32_t ok_streak = 0;  // consecutive successful probes up to the last one (0 after a failure)
+  // Replica confirmation (issue 12): steady ms of the last probe that saw this server's IO thread
+  // connected (Slave_IO_Running=Yes) with its read position (Read_Master_Log_Pos, Gtid_IO_Pos)
+  // moved since the probe before; 0 when never seen.
+  int64_t io_progress_at_ms = 0;
   ProbeResult last;
 
   bool up() const { return liveness == Liveness::Up; }
   bool replicating() const { return replication == ReplHealth::Ok; }
+};
+
+// Cooperating agents (cluster.cooperation: majority, issue 12). The probe engine keeps one extra
+// "lock" connection per server and tries GET_LOCK('<lock_prefix>.primary', 0) on it every round;
+// the agent holding it on more than half of ALL configured servers is the primary. A lost
+// connection releases its lock by itself, so a dead or cut-off agent loses its locks at once.
+struct CoordinationState {
+  bool enabled = false;          // cluster.cooperation == majority
+  int locks_held = 0;            // servers on which this agent holds <prefix>.primary
+  int locks_held_elsewhere = 0;  // servers where another connection holds it (IS_USED_LOCK)
+  int servers = 0;               // configured servers (ALL of them, up or not)
+  bool primary = false;          // locks_held * 2 > servers
+  int64_t primary_since_ms = 0;  // steady ms when it became primary; 0 when not primary
+  std::string primary_name;      // best effort: agent.name of the primary when known, else ""
+  // Role for humans and decide(): "primary"; "secondary" when another connection holds the lock
+  // on a majority (another agent is primary); "none" otherwise (tie, no majority).
+  const char* role() const {
+    if (primary) return "primary";
+    return locks_held_elsewhere * 2 > servers ? "secondary" : "none";
+  }
 };
 
 struct Snapshot {
@@ -102,6 +130,7 @@ struct Snapshot {
   bool complete = false;             // every server has reached a known liveness at least once
   int64_t taken_at_ms = 0;           // steady clock
   std::vector<ServerState> servers;  // same order as config.cluster.servers
+  CoordinationState coordination;    // enabled=false in standalone mode
 
   const ServerState* find(const std::string& name) const {
     for (const auto& s : servers)

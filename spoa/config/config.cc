@@ -1,8 +1,10 @@
 #include "spoa/config/config.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
+#include <cctype>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -134,6 +136,48 @@ void parse_consistency(const YAML::Node& node, ConsistencyConfig& k) {
     fail(p + ".schema_table", "expected schema.table, got '" + k.schema_table + "'");
 }
 
+// Cooperating agents (issue 12): agent.name, cluster.cooperation, lock_prefix,
+// master_failure_timeout_ms. Lock names are `<lock_prefix>.primary` and
+// `<lock_prefix>.agent.<agent.name>`; MySQL limits a lock name to 64 characters.
+void parse_cooperation(const YAML::Node& root, Config& c) {
+  if (const auto agent = root["agent"]) read(agent, "agent", "name", c.agent.name);
+  if (c.agent.name.empty()) {
+    char host[256] = {};
+    if (gethostname(host, sizeof host - 1) == 0) c.agent.name = host;
+    if (c.agent.name.empty()) c.agent.name = "myspoa";
+  }
+  const auto cluster = root["cluster"];
+  auto& cl = c.cluster;
+  std::string mode = "standalone";
+  read(cluster, "cluster", "cooperation", mode);
+  if (mode == "standalone")
+    cl.cooperation = ClusterConfig::Cooperation::Standalone;
+  else if (mode == "majority")
+    cl.cooperation = ClusterConfig::Cooperation::Majority;
+  else
+    fail("cluster.cooperation", "must be 'standalone' or 'majority', got '" + mode + "'");
+  read(cluster, "cluster", "lock_prefix", cl.lock_prefix);
+  read(cluster, "cluster", "master_failure_timeout_ms", cl.master_failure_timeout_ms);
+  if (cl.master_failure_timeout_ms < 0) fail("cluster.master_failure_timeout_ms", "must be >= 0");
+  const auto plain = [](const std::string& s) {
+    for (char ch : s)
+      if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '_' && ch != '-' && ch != '.')
+        return false;
+    return !s.empty();
+  };
+  if (!plain(cl.lock_prefix)) fail("cluster.lock_prefix", "must be non-empty [A-Za-z0-9_.-]");
+  if (cl.cooperation != ClusterConfig::Cooperation::Majority) return;
+  if (!plain(c.agent.name))
+    fail("agent.name", "must be [A-Za-z0-9_.-] in majority mode, got '" + c.agent.name + "'");
+  if (cl.lock_prefix.size() + c.agent.name.size() + 7 > 64)
+    fail("agent.name", "'" + cl.lock_prefix + ".agent." + c.agent.name +
+                           "' is longer than MySQL's 64-character lock names");
+  if (!cl.manage_read_only)
+    fail("cluster.cooperation",
+         "majority requires cluster.manage_read_only: true (the primary moves writes by setting "
+         "read_only, and every agent routes writes only to the master with read_only=0)");
+}
+
 }  // namespace
 
 Config parse_config(const std::string& yaml_text, const std::string& source_name) {
@@ -151,7 +195,7 @@ Config parse_config(const std::string& yaml_text, const std::string& source_name
 
   if (const auto agent = root["agent"]) {
     check_keys(agent, "agent",
-               {"listen", "threads", "max_frame_size", "log_level", "refusal_listen"});
+               {"listen", "threads", "max_frame_size", "log_level", "refusal_listen", "name"});
     read_endpoint(agent, "agent", "listen", c.agent.listen);
     read_endpoint(agent, "agent", "refusal_listen", c.agent.refusal_listen);
     read(agent, "agent", "threads", c.agent.threads);
@@ -235,7 +279,8 @@ Config parse_config(const std::string& yaml_text, const std::string& source_name
   if (!cluster) fail("cluster", "missing");
   check_keys(cluster, "cluster",
              {"masters", "servers", "failback", "drain_inconsistent", "masters_in_read_pool",
-              "promotion_wait_ms", "rejoin_grace_ms", "fence", "manage_read_only"});
+              "promotion_wait_ms", "rejoin_grace_ms", "fence", "manage_read_only", "cooperation",
+              "lock_prefix", "master_failure_timeout_ms"});
   auto& cl = c.cluster;
   read(cluster, "cluster", "masters", cl.masters);
   read(cluster, "cluster", "drain_inconsistent", cl.drain_inconsistent);
@@ -312,6 +357,7 @@ Config parse_config(const std::string& yaml_text, const std::string& source_name
     if (!masters.count(s.replica_of))
       fail(key + ".replica_of", "'" + s.replica_of + "' is not in cluster.masters");
   }
+  parse_cooperation(root, c);
   if (const auto cons = root["consistency"]) parse_consistency(cons, c.consistency);
   if (const auto hap = root["haproxy"]) {
     check_keys(hap, "haproxy", {"runtime_api", "write_frontend", "timeout_ms"});

@@ -27,6 +27,8 @@ struct AgentConfig {
   std::string log_level = "info";
   // Tiny MySQL-protocol endpoint that answers refused connections with an ERR packet saying why.
   Endpoint refusal_listen{"127.0.0.1", 12346};
+  // This agent's name in events, /status and coordination lock names (default: the host name).
+  std::string name;
 };
 
 struct AdminConfig {
@@ -87,6 +89,16 @@ struct ClusterConfig {
   enum class Fence { None, ReadOnly };
   Fence fence = Fence::None;
   bool manage_read_only = false;
+  // Several agents (one per load balancer) over the same servers. Standalone: this agent decides
+  // alone (a single balancer). Majority: the agent holding GET_LOCK('<lock_prefix>.primary') on
+  // more than half of all configured servers is the primary, the only one that changes read_only;
+  // every agent routes writes to the one master its probes see up and writable (read_only=0).
+  enum class Cooperation { Standalone, Majority };
+  Cooperation cooperation = Cooperation::Standalone;
+  std::string lock_prefix = "myspoa";
+  // Majority mode: how long the primary holds a failover while replicas of the writer it cannot
+  // reach still replicate from it (this agent's path is broken, not the master).
+  int master_failure_timeout_ms = 10000;
 
   const ServerConfig* find(const std::string& name) const {
     for (const auto& s : servers)

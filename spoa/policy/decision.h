@@ -50,6 +50,19 @@ struct Decision {
   // operator pins, drains. The scenario names only the masters' situation.
   std::vector<ServerVerdict> servers;
   std::vector<std::string> notes;
+
+  // Cooperating agents (cluster.cooperation, issue 12; see policy.h).
+  std::string role = "standalone";  // "standalone" | "primary" | "secondary" | "none"
+  // The master this agent's policy wants taking writes, set only where this agent acts on
+  // read_only: standalone (the writer, or the master still promoting) and primary (the master it
+  // makes writable; while `promoting` names it, its relay-log wait is still running). nullopt
+  // for secondary and none, and when no master can take writes.
+  std::optional<std::string> target_writer;
+  std::vector<std::string> writable_masters;  // up masters whose last probe saw read_only=0
+  // Primary only: the target writer is down by this agent's probes but servers replicating from
+  // it still see it (Slave_IO_Running=Yes): no failover for cluster.master_failure_timeout_ms.
+  std::optional<std::string> confirming;
+  int64_t confirming_since_ms = 0;
 };
 
 using DecisionPtr = std::shared_ptr<const Decision>;

@@ -6,6 +6,8 @@
 #include <map>
 #include <vector>
 
+#include "spoa/policy/coordination.h"
+
 namespace myspoa::policy {
 namespace {
 
@@ -49,6 +51,10 @@ class Decider {
 
   Decision run(int64_t now_ms) {
     d_.decided_at_ms = now_ms;
+    majority_ = cluster_.cooperation == config::ClusterConfig::Cooperation::Majority;
+    d_.role = !majority_                   ? "standalone"
+              : snap_.coordination.enabled ? snap_.coordination.role()
+                                           : "none";
     if (!snap_.complete) {
       starting();
     } else {
@@ -56,6 +62,7 @@ class Decider {
       d_.known = true;
       d_.scenario = scenario();
       choose_writer();
+      coordinate();
       build_read_pool();
     }
     finish();
@@ -70,7 +77,7 @@ class Decider {
   }
   bool up(const std::string& name) const {
     const auto* s = state(name);
-    return s && s->up();
+    return s && (s->up() || name == flap_override_);
   }
   bool drained(const std::string& name) const { return ov_.drained.count(name) != 0; }
 
@@ -151,7 +158,27 @@ class Decider {
     return true;
   }
 
+  // Flap damping must not turn "a master answers well" into "no writer": when no master is up
+  // and every master is held as flapping or down, a held master whose last `rise` probes all
+  // answered (the previous writer first, then cluster.masters order) counts as up.
+  void release_flap_hold() {
+    std::string held;
+    for (const auto& m : cluster_.masters) {
+      const auto* st = state(m);
+      if (!st || st->up()) return;
+      if (!st->flapping || st->probed != Liveness::Up) continue;
+      if (st->ok_streak < static_cast<uint32_t>(std::max(1, mysql_.rise))) continue;
+      if (held.empty() || (prev_ && prev_->writer == m)) held = m;
+    }
+    if (held.empty()) return;
+    flap_override_ = held;
+    d_.notes.push_back(held + " takes part although held as flapping (" + state(held)->why +
+                       "): every master is held or down and " + held + " answered its last " +
+                       std::to_string(state(held)->ok_streak) + " probes");
+  }
+
   void view_masters() {
+    release_flap_hold();
     mv_.names = cluster_.masters;
     for (const auto& m : mv_.names) {
       if (up(m)) mv_.up.insert(m);
@@ -165,6 +192,7 @@ class Decider {
       }
       const bool alone = mv_.up.size() == 1;  // every other master is down
       const bool repl_ok = state(m)->replication == ReplHealth::Ok;
+      // (a master up through release_flap_hold() is alone: every other master is down or held)
       if (single || alone || repl_ok || peers_rejoining(m)) {
         mv_.current.insert(m);
         if (!drained(m)) mv_.eligible.insert(m);
@@ -264,6 +292,97 @@ class Decider {
     return true;
   }
 
+  // Cooperating agents. Standalone: the writer chosen above is what this agent makes writable.
+  // Majority: only the primary has a target (the master it makes writable, held on an
+  // unreachable writer while replicas confirm it alive); every role routes writes to the one
+  // master that is up, read_only=0 by its own probes and eligible.
+  void coordinate() {
+    d_.writable_masters = coordination::writable_masters(snap_, cluster_);
+    std::optional<std::string> target = d_.writer ? d_.writer : d_.promoting;
+    if (!majority_) {
+      d_.target_writer = target;
+      return;
+    }
+    if (d_.role == "primary") {
+      hold_unreachable_writer(target);
+      d_.target_writer = target;
+    } else {
+      d_.promoting.reset();  // the primary waits for relay logs, not this agent
+      d_.promoting_since_ms = 0;
+    }
+    route_to_writable(target);
+  }
+
+  // Before failing over from a writer it cannot reach, the primary asks the servers replicating
+  // from it: while their IO threads still see it, only this agent's path is broken.
+  void hold_unreachable_writer(std::optional<std::string>& target) {
+    if (!prev_ || !prev_->known) return;
+    const auto t = prev_->target_writer ? prev_->target_writer : prev_->writer;
+    if (!t || up(*t) || target == t) return;
+    const auto* st = state(*t);
+    const auto confirmers =
+        coordination::replicating_from(snap_, cluster_, *t, st ? st->changed_at_ms : 0);
+    if (confirmers.empty()) return;
+    const int64_t now = d_.decided_at_ms;
+    const int64_t since = prev_->confirming == t ? prev_->confirming_since_ms : now;
+    const std::string seen = *t + " unreachable from this agent but " +
+                             coordination::describe(confirmers) + " still replicate from it";
+    const std::string timeout = std::to_string(cluster_.master_failure_timeout_ms);
+    if (now - since >= cluster_.master_failure_timeout_ms) {
+      d_.notes.push_back(seen + ": failover after " + std::to_string(now - since) +
+                         " ms (master_failure_timeout_ms " + timeout + ")");
+      return;
+    }
+    target = t;
+    d_.confirming = t;
+    d_.confirming_since_ms = since;
+    d_.promoting.reset();
+    d_.promoting_since_ms = 0;
+    d_.notes.push_back(seen + ": no failover (held " + std::to_string(now - since) +
+                       " ms of master_failure_timeout_ms " + timeout + ")");
+  }
+
+  void route_to_writable(const std::optional<std::string>& target) {
+    const auto& w = d_.writable_masters;
+    const std::string chosen_refusal = d_.refusal;
+    std::optional<std::string> writer;
+    if (split_brain()) {
+      // d_.refusal already says split brain
+    } else if (w.size() > 1) {
+      d_.refusal = (w.size() == 2 ? "two" : std::to_string(w.size())) +
+                   " writable masters: " + join(w, ", ");
+    } else if (w.size() == 1 && !mv_.eligible.count(w[0])) {
+      d_.refusal = "writable master " + ineligible_reason(w[0]);
+    } else if (w.size() == 1) {
+      writer = w[0];
+    } else {
+      std::string why;
+      const bool promoting = chosen_refusal.rfind("promoting ", 0) == 0;
+      if (d_.confirming)
+        why = d_.notes.back();
+      else if (!chosen_refusal.empty() && (d_.role == "primary" || !promoting))
+        why = chosen_refusal;
+      else if (d_.role == "primary" && target)
+        why = *target + " not made writable yet";
+      else if (d_.role == "secondary")
+        why = "waiting for the primary to make one writable";
+      else if (d_.role == "none")
+        why = "no primary agent (this agent holds " +
+              std::to_string(snap_.coordination.locks_held) + " of " +
+              std::to_string(snap_.coordination.servers) + " locks)";
+      d_.refusal = "no writable master" + (why.empty() ? "" : ": " + why);
+    }
+    d_.writer = writer;
+    d_.backup_mode = false;
+    d_.writer_backend.clear();
+    if (!writer) return;
+    d_.refusal.clear();
+    const auto* sc = cluster_.find(*writer);
+    d_.writer_backend = sc ? backend_of(*sc) : "be_" + *writer;
+    for (const auto& m : mv_.names)
+      if (m != *writer && !up(m)) d_.backup_mode = true;
+  }
+
   // A replica reads when its source is current, recursively (chains are bounded by the number
   // of servers, so a replica_of cycle ends as "not current").
   bool source_current(const std::string& source, size_t depth) const {
@@ -288,7 +407,7 @@ class Decider {
       std::string excluded;  // reason, "" when readable
       if (!st) {
         excluded = "not in the probe snapshot";
-      } else if (!st->up()) {
+      } else if (!up(sc.name)) {
         excluded = "down";
       } else if (drained(sc.name)) {
         excluded = "drained by operator";
@@ -337,6 +456,9 @@ class Decider {
       const std::string suffix = d_.backup_mode ? " (backup mode)" : "";
       if (!d_.writer) {
         d_.writer_change = d_.refusal + ": writes refused (was " + *before + ")";
+      } else if (majority_ && before) {
+        d_.writer_change = *before + " is no longer the one writable master: " + *d_.writer +
+                           " (read_only=0) takes writes" + suffix;
       } else if (!before && prev_ && prev_->promoting == d_.writer) {
         const std::string waited =
             std::to_string(d_.decided_at_ms - prev_->promoting_since_ms) + " ms, " + d_.scenario;
@@ -377,6 +499,8 @@ class Decider {
   const Overrides& ov_;
   MasterView mv_;
   Decision d_;
+  bool majority_ = false;           // cluster.cooperation == majority
+  std::string flap_override_;       // a held master counted as up (release_flap_hold)
   bool promotion_expired_ = false;  // the writer takes writes because its wait ran out
 };
 

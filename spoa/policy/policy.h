@@ -37,6 +37,20 @@
 //   writes are refused ("promoting db02: ...") for at most cluster.promotion_wait_ms, after which
 //   it takes writes anyway with a note. Reads are not held back. With no known previous writer
 //   (first decision after start, writes refused before) the chosen writer waits too.
+// - Flap hold: when no master is up and every master is held as flapping (or down), a held
+//   master whose last mysql.rise probes answered counts as up (previous writer first), with a
+//   note: damping never turns "a master answers well" into "no writer".
+// - Cooperating agents (cluster.cooperation: majority; coordination facts come from
+//   Snapshot::coordination). Decision::role is primary / secondary / none. Every role routes
+//   writes to the single master that is up, answered read_only=0 and is eligible (current, not
+//   drained, no split brain); none writable -> refused "no writable master: ..."; two ->
+//   refused "two writable masters: db01, db02". Only the primary has a target_writer (the
+//   writer chosen by the rules above, or the promoting master), which its writer actions make
+//   writable. Replica confirmation: when the previous target is down by this agent's probes
+//   but servers replicating from it still have Slave_IO_Running=Yes to it, the target stays on
+//   it (Decision::confirming, a note) for at most cluster.master_failure_timeout_ms; then the
+//   normal failover proceeds. Reads stay this agent's own decision. Standalone mode: role
+//   "standalone", target_writer = writer (or the promoting master), nothing else changes.
 // - Read weight = weight * (1 - 0.9 * min(lag / max_lag_s, 1)), rounded, at least 1: linear down
 //   to 10 % at the lag limit. Exclusion itself follows ReplHealth (the probe's hysteresis).
 #pragma once

@@ -1,0 +1,76 @@
+// Cooperating agents' configuration (issue 12): cluster.cooperation and its companions.
+#include <catch2/catch.hpp>
+
+#include <string>
+
+#include "spoa/config/config.h"
+
+using Catch::Matchers::Contains;
+using myspoa::config::ClusterConfig;
+using myspoa::config::ConfigError;
+using myspoa::config::parse_config;
+
+namespace {
+
+std::string with_cluster(const std::string& cluster_extra, const std::string& top = "") {
+  return top + R"(
+cluster:
+  masters: [db01, db02]
+)" + cluster_extra +
+         R"(
+  servers:
+    - { name: db01, address: "127.0.0.1:33061" }
+    - { name: db02, address: "127.0.0.1:33062" }
+    - { name: db03, address: "127.0.0.1:33063", replica_of: db01 }
+)";
+}
+
+std::string error_of(const std::string& yaml) {
+  try {
+    parse_config(yaml, "test.yaml");
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST_CASE("cooperation defaults to standalone with the host name as agent name") {
+  const auto c = parse_config(with_cluster(""), "test.yaml");
+  CHECK(c.cluster.cooperation == ClusterConfig::Cooperation::Standalone);
+  CHECK(c.cluster.lock_prefix == "myspoa");
+  CHECK(c.cluster.master_failure_timeout_ms == 10000);
+  CHECK_FALSE(c.agent.name.empty());
+}
+
+TEST_CASE("majority mode with manage_read_only and its keys") {
+  const auto c =
+      parse_config(with_cluster("  cooperation: majority\n  manage_read_only: true\n"
+                                "  lock_prefix: lab\n  master_failure_timeout_ms: 4000\n",
+                                "agent: { name: lb1 }\n"),
+                   "test.yaml");
+  CHECK(c.cluster.cooperation == ClusterConfig::Cooperation::Majority);
+  CHECK(c.cluster.lock_prefix == "lab");
+  CHECK(c.cluster.master_failure_timeout_ms == 4000);
+  CHECK(c.agent.name == "lb1");
+}
+
+TEST_CASE("majority mode requires manage_read_only and says so") {
+  CHECK_THAT(error_of(with_cluster("  cooperation: majority\n")),
+             Contains("cluster.cooperation: majority requires cluster.manage_read_only: true"));
+}
+
+TEST_CASE("cooperation errors name the key") {
+  CHECK_THAT(error_of(with_cluster("  cooperation: raft\n")),
+             Contains("cluster.cooperation: must be 'standalone' or 'majority', got 'raft'"));
+  CHECK_THAT(error_of(with_cluster("  lock_prefix: \"a b\"\n")), Contains("cluster.lock_prefix"));
+  CHECK_THAT(error_of(with_cluster("  master_failure_timeout_ms: -1\n")),
+             Contains("cluster.master_failure_timeout_ms: must be >= 0"));
+  CHECK_THAT(error_of(with_cluster("  cooperation: majority\n  manage_read_only: true\n",
+                                   "agent: { name: \"lb 1\" }\n")),
+             Contains("agent.name"));
+  CHECK_THAT(error_of(with_cluster("  cooperation: majority\n  manage_read_only: true\n",
+                                   "agent: { name: " + std::string(60, 'x') + " }\n")),
+             Contains("64-character"));
+}
