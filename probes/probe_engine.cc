@@ -15,7 +15,6 @@
 namespace myspoa::probes {
 namespace {
 
-using clock::steady_ms;
 // Heartbeat timestamps use the wall clock (clock::unix_us): written and compared by this process
 // only.
 
@@ -63,12 +62,19 @@ struct ProbeEngine::Server {
   MysqlClientSettings exec_settings;
   uint64_t exec_seed;
   std::unique_ptr<MysqlClient> exec_client;
+  std::unique_ptr<MysqlClient> lock_client;  // majority mode: the election's connection
   std::deque<std::pair<std::string, ExecuteDone>> exec_pending;
   ExecuteDone exec_current;  // of the statement in flight
 };
 
-ProbeEngine::ProbeEngine(const config::Config& cfg, SnapshotPtr previous)
-    : mysql_(cfg.mysql), server_cfg_(cfg.cluster.servers), previous_(std::move(previous)) {
+ProbeEngine::ProbeEngine(const config::Config& cfg, SnapshotPtr previous, Clock clock)
+    : mysql_(cfg.mysql),
+      server_cfg_(cfg.cluster.servers),
+      previous_(std::move(previous)),
+      clock_(clock ? std::move(clock) : Clock(myspoa::clock::steady_ms)) {
+  if (cfg.cluster.cooperation == config::ClusterConfig::Cooperation::Majority)
+    election_ =
+        std::make_unique<Election>(server_cfg_.size(), cfg.cluster.lock_prefix, cfg.agent.name);
   writer_ = cfg.cluster.masters.empty() ? std::string() : cfg.cluster.masters.front();
   auto dot = mysql_.heartbeat_table.find('.');
   if (dot == std::string::npos) {
@@ -86,6 +92,10 @@ ProbeEngine::ProbeEngine(const config::Config& cfg, SnapshotPtr previous)
     st.name = s.name;
     if (before && st.liveness == Liveness::Unknown) initial->complete = false;
     initial->servers.push_back(std::move(st));
+  }
+  if (election_) {  // nobody is primary before the first answers
+    initial->coordination.enabled = true;
+    initial->coordination.servers = static_cast<int>(server_cfg_.size());
   }
   if (previous_) {
     initial->round = previous_->round;
@@ -126,6 +136,8 @@ ProbeEngineCounters ProbeEngine::counters() const {
   c.flap_holds = counters_.flap_holds.load();
   c.executes = counters_.executes.load();
   c.execute_failures = counters_.execute_failures.load();
+  c.lock_queries = counters_.lock_queries.load();
+  c.lock_failures = counters_.lock_failures.load();
   return c;
 }
 
@@ -199,6 +211,16 @@ void ProbeEngine::start() {
     else if (previous_)
       servers_.back()->added_by_reload = true;
     servers_.back()->client.on_lost([this, i](const std::string& why) { on_lost(i, why); });
+    if (election_) {
+      auto& lc = servers_.back()->lock_client;
+      lc = std::make_unique<MysqlClient>(
+          loop_, client_settings(server_cfg_[i], mysql_, mysql_.query_timeout_ms),
+          seed + i + 0x51ed270b2a5d5f6bULL);
+      lc->on_lost([this, i](const std::string&) {
+        election_->lost(i);
+        if (published_ && !launching_) publish();  // step down at once, not next round
+      });
+    }
   }
   double interval = std::max(1, mysql_.interval_ms) / 1000.0;
   ev_timer_init(&tick_, tick_cb, 0., interval);  // first round at once
@@ -216,6 +238,9 @@ void ProbeEngine::start() {
       "fall {}, heartbeat {})",
       servers_.size(), mysql_.interval_ms, mysql_.connect_timeout_ms, mysql_.query_timeout_ms,
       mysql_.rise, mysql_.fall, mysql_.heartbeat ? "on" : "off");
+  if (election_)
+    spdlog::info("probes: cooperation majority, election lock '{}' on {} servers",
+                 election_->primary_lock(), servers_.size());
   thread_ = std::thread([this] { run_thread(); });
 }
 
@@ -282,9 +307,11 @@ void ProbeEngine::tick() {
   for (size_t i = 0; i < servers_.size(); ++i) {
     if (servers_[i]->client.busy()) {
       counters_.skipped_busy++;  // not duplicated; launched as soon as it finishes
-      continue;
+    } else {
+      launch(i);
     }
-    launch(i);
+    // A lock statement still outstanding keeps its last answer (it ends by its deadline).
+    if (election_ && !servers_[i]->lock_client->busy()) launch_lock(i);
   }
   launching_ = false;
   if (outstanding_ == 0) publish();
@@ -321,11 +348,47 @@ void ProbeEngine::launch(size_t i) {
   });
 }
 
+void ProbeEngine::launch_lock(size_t i) {
+  Server& s = *servers_[i];
+  const bool counted = !published_;
+  if (counted) outstanding_++;
+  counters_.lock_queries++;
+  const uint64_t round = round_;
+  s.lock_client->run(election_->statement(i), [this, i, round, counted](QueryOutcome&& o) {
+    on_lock_result(i, round, counted, std::move(o));
+  });
+}
+
+void ProbeEngine::on_lock_result(size_t i, uint64_t round, bool counted, QueryOutcome&& o) {
+  LockObservation obs;
+  if (o.ok && !o.results.empty()) {
+    obs = parse_lock_result(o.results.back());
+  } else {
+    obs.error = o.error.empty() ? "lock statement failed" : o.error;
+  }
+  if (!obs.answered) {
+    counters_.lock_failures++;
+    // Whatever went wrong, this connection must not keep a lock the tally no longer counts.
+    if (servers_[i]->lock_client->connected()) servers_[i]->lock_client->close(obs.error);
+    spdlog::debug("{}: lock statement: {}", servers_[i]->cfg.name, obs.error);
+  }
+  election_->observe(i, obs);
+  round_done(round, counted, false);
+}
+
+void ProbeEngine::round_done(uint64_t round, bool counted, bool changed) {
+  if (counted && round == round_ && !published_) {
+    if (--outstanding_ == 0 && !launching_) publish();
+  } else if (changed && published_ && !launching_) {
+    publish();  // a late result changed a state: don't hold it back until the next round
+  }
+}
+
 void ProbeEngine::on_result(size_t i, uint64_t round, bool counted, bool writer, bool hb_read,
                             QueryOutcome&& o) {
   Server& s = *servers_[i];
   ProbeResult r;
-  r.at_ms = steady_ms();
+  r.at_ms = clock_();
   r.latency_us = o.latency_us;
   // Liveness needs the variables and replication results; a failing heartbeat statement after
   // them (e.g. table not replicated yet) only loses the heartbeat.
@@ -377,12 +440,7 @@ void ProbeEngine::on_result(size_t i, uint64_t round, bool counted, bool writer,
   spdlog::debug("{}: probe {} in {} us{}{}", s.cfg.name, r.ok ? "ok" : "failed", r.latency_us,
                 r.ok ? "" : ": ", r.error);
   bool changed = apply(i, r);
-
-  if (counted && round == round_ && !published_) {
-    if (--outstanding_ == 0 && !launching_) publish();
-  } else if (changed && published_ && !launching_) {
-    publish();  // a late result changed a state: don't hold it back until the next round
-  }
+  round_done(round, counted, changed);
   // The probe of this server was skipped while this one was outstanding: run it now.
   if (s.launched_round < round_ && !stopping_.load() && !s.client.busy()) {
     counters_.catch_up++;
@@ -393,7 +451,7 @@ void ProbeEngine::on_result(size_t i, uint64_t round, bool counted, bool writer,
 void ProbeEngine::on_lost(size_t i, const std::string& why) {
   counters_.lost_while_idle++;
   ProbeResult r;
-  r.at_ms = steady_ms();
+  r.at_ms = clock_();
   r.error = why;
   counters_.probes_failed++;
   if (apply(i, r) && published_) publish();
@@ -416,7 +474,8 @@ void ProbeEngine::publish() {
   published_ = true;
   auto snap = std::make_shared<Snapshot>();
   snap->round = round_;
-  snap->taken_at_ms = steady_ms();
+  snap->taken_at_ms = clock_();
+  if (election_) snap->coordination = election_->tally(snap->taken_at_ms);
   snap->servers.reserve(servers_.size());
   bool complete = true;
   for (const auto& s : servers_) {

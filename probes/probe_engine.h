@@ -16,6 +16,8 @@
 #include <thread>
 #include <vector>
 
+#include "common/clock.h"
+#include "probes/election.h"
 #include "probes/hysteresis.h"
 #include "probes/mysql_client.h"
 #include "probes/snapshot.h"
@@ -35,16 +37,26 @@ struct ProbeEngineCounters {
   uint64_t flap_holds = 0;  // servers held Down as flapping (mysql.flap_threshold)
   uint64_t executes = 0;    // statements run for others through execute()
   uint64_t execute_failures = 0;
+  uint64_t lock_queries = 0;  // election statements (cluster.cooperation: majority)
+  uint64_t lock_failures = 0;
 };
 
 class ProbeEngine {
  public:
   using RoundCallback = std::function<void(SnapshotPtr)>;
+  // Steady milliseconds; stamps probe results, snapshots and the election (default: the
+  // process's steady clock). Injected so that tests control time.
+  using Clock = clock::Source;
 
   // `previous`: the snapshot of the engine this one replaces (configuration reload). Servers it
   // names keep their state, so a reload causes no flap; the caller leaves out servers whose
   // address changed.
-  explicit ProbeEngine(const config::Config& cfg, SnapshotPtr previous = nullptr);
+  // With cluster.cooperation: majority the engine also runs the primary election (election.h)
+  // over one extra connection per server, on the same loop, and publishes its tally as
+  // Snapshot::coordination with every round (a primary that loses the majority steps down in
+  // the round that sees it).
+  explicit ProbeEngine(const config::Config& cfg, SnapshotPtr previous = nullptr,
+                       Clock clock = nullptr);
   ~ProbeEngine();
   ProbeEngine(const ProbeEngine&) = delete;
   ProbeEngine& operator=(const ProbeEngine&) = delete;
@@ -85,6 +97,9 @@ class ProbeEngine {
   void on_result(size_t i, uint64_t round, bool counted, bool writer, bool hb_read,
                  QueryOutcome&& o);
   void on_lost(size_t i, const std::string& why);
+  void launch_lock(size_t i);
+  void on_lock_result(size_t i, uint64_t round, bool counted, QueryOutcome&& o);
+  void round_done(uint64_t round, bool counted, bool changed);
   bool apply(size_t i, const ProbeResult& r);  // true when a state changed
   void publish();
   void drain_executes();
@@ -94,6 +109,8 @@ class ProbeEngine {
   std::vector<config::ServerConfig> server_cfg_;
   SnapshotPtr previous_;  // seed for servers_ (reload), dropped once used
   std::string hb_db_, hb_table_;
+  Clock clock_;
+  std::unique_ptr<Election> election_;  // majority mode only
 
   struct ev_loop* loop_ = nullptr;
   ev_timer tick_;
@@ -126,7 +143,7 @@ class ProbeEngine {
   struct AtomicCounters {
     std::atomic<uint64_t> rounds{0}, probes_ok{0}, probes_failed{0}, skipped_busy{0}, catch_up{0},
         lost_while_idle{0}, transitions{0}, heartbeat_writes{0}, flap_holds{0}, executes{0},
-        execute_failures{0};
+        execute_failures{0}, lock_queries{0}, lock_failures{0};
   } counters_;
 };
 

@@ -1,0 +1,63 @@
+// Primary election of cooperating agents (cluster.cooperation: majority, issue 12), the pure part:
+// the statement each lock connection runs, what its answer means, and the tally over all servers.
+// No I/O and no clock read: the probe engine runs the statements on one dedicated non-blocking
+// connection per server (never the probe connection) and passes the time in.
+//
+// Per server and round: where this agent does not hold '<prefix>.primary' yet,
+//   SELECT GET_LOCK('<prefix>.primary', 0) AS got, GET_LOCK('<prefix>.agent.<name>', 0) AS named,
+//          IS_USED_LOCK('<prefix>.primary') AS holder, CONNECTION_ID() AS me
+// (the agent lock lets an operator match the holder's connection to an agent name; it is taken
+// once per connection); where it holds it, only the cheap check
+//   SELECT IS_USED_LOCK('<prefix>.primary') AS holder, CONNECTION_ID() AS me
+// GET_LOCK(..., 0) never waits. Holding means holder == me. A connection that fails, times out or
+// is closed released its locks on the server (the engine closes it), so it counts as not held.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "probes/replication_parser.h"
+#include "probes/snapshot.h"
+
+namespace myspoa::probes {
+
+// One server's answer to the lock statement.
+struct LockObservation {
+  bool answered = false;        // the statement ran and its row parsed
+  bool held = false;            // this connection holds <prefix>.primary
+  bool held_elsewhere = false;  // another connection holds it
+  std::string error;            // why not answered
+};
+
+// Parses the single row of either statement; a missing or malformed row is an error value.
+LockObservation parse_lock_result(const ResultSet& rs);
+
+class Election {
+ public:
+  Election(size_t servers, std::string lock_prefix, std::string agent_name);
+
+  const std::string& primary_lock() const { return primary_lock_; }
+  const std::string& agent_lock() const { return agent_lock_; }
+
+  // The statement for server i this round (see above).
+  std::string statement(size_t i) const;
+
+  // Server i answered (or failed: answered=false). Counts until the next observation of i.
+  void observe(size_t i, const LockObservation& o);
+  // Server i's lock connection is gone (closed by the server, timed out): not held.
+  void lost(size_t i) { observe(i, LockObservation{}); }
+
+  // The tally: primary when the locks held are more than half of ALL servers. Becoming primary
+  // stamps primary_since_ms with now_ms; losing the majority clears it at once.
+  CoordinationState tally(int64_t now_ms);
+
+ private:
+  std::string primary_lock_, agent_lock_, agent_name_;
+  std::vector<LockObservation> last_;
+  std::vector<bool> named_;  // the agent lock was taken on the current connection
+  bool primary_ = false;
+  int64_t primary_since_ms_ = 0;
+};
+
+}  // namespace myspoa::probes

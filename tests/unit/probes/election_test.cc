@@ -1,0 +1,126 @@
+// The primary election's pure part (issue 12): statements, answers, and the tally over ALL
+// configured servers, driven by explicit times (the engine's injected clock).
+#include <catch2/catch.hpp>
+
+#include <string>
+
+#include "probes/election.h"
+
+using namespace myspoa::probes;
+
+namespace {
+
+// The row a lock statement returns: holder NULL when the lock is free.
+ResultSet lock_row(std::optional<std::string> holder, const std::string& me) {
+  ResultSet rs;
+  rs.columns = {"got", "holder", "me"};
+  rs.rows.push_back({std::string("1"), std::move(holder), me});
+  return rs;
+}
+LockObservation mine() {
+  return parse_lock_result(lock_row("17", "17"));
+}
+LockObservation theirs() {
+  return parse_lock_result(lock_row("42", "17"));
+}
+
+}  // namespace
+
+TEST_CASE("lock answers: held, held elsewhere, free, malformed") {
+  CHECK(mine().answered);
+  CHECK(mine().held);
+  CHECK_FALSE(mine().held_elsewhere);
+  CHECK(theirs().held_elsewhere);
+  CHECK_FALSE(theirs().held);
+  const auto free = parse_lock_result(lock_row(std::nullopt, "17"));
+  CHECK(free.answered);
+  CHECK_FALSE(free.held);
+  CHECK_FALSE(free.held_elsewhere);
+  ResultSet empty;
+  CHECK_FALSE(parse_lock_result(empty).answered);
+  CHECK(parse_lock_result(empty).error == "unexpected lock result");
+  CHECK_FALSE(parse_lock_result(lock_row("17", "seventeen")).answered);
+}
+
+TEST_CASE("statements: GET_LOCK until held, then only the cheap check") {
+  Election e(3, "myspoa", "lb1");
+  CHECK(e.primary_lock() == "myspoa.primary");
+  CHECK(e.agent_lock() == "myspoa.agent.lb1");
+  CHECK(e.statement(0) ==
+        "SELECT GET_LOCK('myspoa.primary', 0) AS got, GET_LOCK('myspoa.agent.lb1', 0) AS named, "
+        "IS_USED_LOCK('myspoa.primary') AS holder, CONNECTION_ID() AS me");
+  e.observe(0, theirs());  // the agent lock is now taken on this connection
+  CHECK(e.statement(0) ==
+        "SELECT GET_LOCK('myspoa.primary', 0) AS got, IS_USED_LOCK('myspoa.primary') AS holder, "
+        "CONNECTION_ID() AS me");
+  e.observe(0, mine());
+  CHECK(e.statement(0) == "SELECT IS_USED_LOCK('myspoa.primary') AS holder, CONNECTION_ID() AS me");
+  e.lost(0);  // a new connection takes both locks again
+  CHECK(e.statement(0).find("myspoa.agent.lb1") != std::string::npos);
+}
+
+TEST_CASE("tally: majority of ALL servers, ties give nobody, step down in the same round") {
+  struct Row {
+    const char* situation;
+    int held, elsewhere, unreachable;  // over 5 servers
+    bool primary;
+    const char* role;
+  };
+  const Row rows[] = {
+      {"all five", 5, 0, 0, true, "primary"},
+      {"three of five", 3, 2, 0, true, "primary"},
+      {"three, two unreachable", 3, 0, 2, true, "primary"},
+      {"two of five, three elsewhere", 2, 3, 0, false, "secondary"},
+      {"two and two, one unreachable (tie)", 2, 2, 1, false, "none"},
+      {"two reachable of five", 2, 0, 3, false, "none"},
+      {"none", 0, 5, 0, false, "secondary"},
+  };
+  for (const auto& row : rows) {
+    DYNAMIC_SECTION(row.situation) {
+      Election e(5, "myspoa", "lb1");
+      size_t i = 0;
+      for (int k = 0; k < row.held; ++k) e.observe(i++, mine());
+      for (int k = 0; k < row.elsewhere; ++k) e.observe(i++, theirs());
+      for (int k = 0; k < row.unreachable; ++k) e.lost(i++);
+      const auto c = e.tally(1000);
+      CHECK(c.enabled);
+      CHECK(c.servers == 5);
+      CHECK(c.locks_held == row.held);
+      CHECK(c.locks_held_elsewhere == row.elsewhere);
+      CHECK(c.primary == row.primary);
+      CHECK(std::string(c.role()) == row.role);
+      CHECK(c.primary_since_ms == (row.primary ? 1000 : 0));
+      CHECK(c.primary_name == (row.primary ? "lb1" : ""));
+    }
+  }
+  SECTION("a tie of 2 of 4 gives nobody") {
+    Election e(4, "p", "a");
+    e.observe(0, mine());
+    e.observe(1, mine());
+    e.observe(2, theirs());
+    e.observe(3, theirs());
+    CHECK_FALSE(e.tally(0).primary);
+  }
+}
+
+TEST_CASE("tally over time: primary_since is kept while primary and reset on step-down") {
+  Election e(3, "myspoa", "lb1");
+  int64_t now = 5000;
+  e.observe(0, mine());
+  CHECK_FALSE(e.tally(now += 250).primary);
+  e.observe(1, mine());
+  auto c = e.tally(now += 250);
+  REQUIRE(c.primary);
+  CHECK(c.primary_since_ms == 5500);
+  e.observe(2, theirs());
+  c = e.tally(now += 250);
+  CHECK(c.primary_since_ms == 5500);  // still primary: the start is kept
+  e.lost(1);                          // one connection lost: 1 of 3, in the same tally
+  c = e.tally(now += 250);
+  CHECK_FALSE(c.primary);
+  CHECK(c.primary_since_ms == 0);
+  e.observe(1, mine());
+  c = e.tally(now += 250);
+  CHECK(c.primary);
+  CHECK(c.primary_since_ms == 6250);  // a new term
+}
