@@ -108,13 +108,22 @@ TEST_CASE("majority election on the lab: one primary, takeover within a round, t
   const std::string prefix = "myspoatest" + std::to_string(::getpid());
   const std::vector<int> all = {1, 2, 3, 4, 5};
 
-  auto a = std::make_unique<ProbeEngine>(majority_config("lbA", prefix, all));
+  // lbA runs on an injected clock 10^12 ms ahead: its snapshots and election must use it.
+  constexpr int64_t kAhead = 1000000000000;
+  auto a = std::make_unique<ProbeEngine>(majority_config("lbA", prefix, all), nullptr, [] {
+    return kAhead +
+           std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now().time_since_epoch())
+               .count();
+  });
   a->start();
   const long a_primary = wait_for(*a, 2000, [](auto& c) { return c.primary; });
   INFO("lbA primary after " << a_primary << " ms");
   REQUIRE(a_primary >= 0);
   CHECK(a->snapshot()->coordination.locks_held == 5);
   CHECK(a->snapshot()->coordination.primary_name == "lbA");
+  CHECK(a->snapshot()->coordination.primary_since_ms > kAhead);
+  CHECK(a->snapshot()->taken_at_ms > kAhead);
+  CHECK(a->snapshot()->servers[0].last.at_ms > kAhead);
 
   ProbeEngine b(majority_config("lbB", prefix, all));
   b.start();
