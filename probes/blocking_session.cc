@@ -1,18 +1,13 @@
 #include "probes/blocking_session.h"
 
-#include <ev.h>
-
-#include <stdexcept>
+#include "spoa/ev/loop.h"
 
 namespace myspoa::probes {
 
 struct BlockingSession::Impl {
-  Impl() : loop(ev_loop_new(EVFLAG_AUTO | EVFLAG_NOENV)) {
-    if (!loop) throw std::runtime_error("blocking session: ev_loop_new failed");
-  }
+  Impl() = default;
   ~Impl() {
     client.reset();  // stops its watchers on `loop` first
-    ev_loop_destroy(loop);
   }
   Impl(const Impl&) = delete;
   Impl& operator=(const Impl&) = delete;
@@ -22,18 +17,18 @@ struct BlockingSession::Impl {
   QueryOutcome run(const std::string& sql) {
     // The loop sleeps between statements: refresh its clock, or the new deadline would be
     // measured from the end of the previous statement.
-    ev_now_update(loop);
+    loop.update_now();
     bool done = false;
     QueryOutcome out;
     client->run(sql, [&](QueryOutcome&& o) {
       out = std::move(o);
       done = true;
     });
-    while (!done) ev_run(loop, EVRUN_ONCE);
+    while (!done) loop.run_once();
     return out;
   }
 
-  struct ev_loop* loop;
+  ev::Loop loop;  // declared before client: destroyed after it
   std::unique_ptr<MysqlClient> client;
   std::string lost;  // why the connection went away, once it has
 };

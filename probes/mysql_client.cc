@@ -58,15 +58,12 @@ const char* MysqlClient::to_string(State s) {
   return "?";
 }
 
-MysqlClient::MysqlClient(struct ev_loop* loop, MysqlClientSettings settings, uint64_t seed)
-    : loop_(loop), s_(std::move(settings)), rng_(seed) {
-  ev_init(&io_, io_cb);
-  io_.data = this;
-  ev_init(&lib_timer_, lib_timer_cb);
-  lib_timer_.data = this;
-  ev_init(&deadline_, deadline_cb);
-  deadline_.data = this;
-}
+MysqlClient::MysqlClient(ev::Loop& loop, MysqlClientSettings settings, uint64_t seed)
+    : s_(std::move(settings)),
+      io_(loop, [this](int events) { on_io(events); }),
+      lib_timer_(loop, [this] { step(MYSQL_WAIT_TIMEOUT); }),
+      deadline_(loop, [this] { on_deadline(); }),
+      rng_(seed) {}
 
 MysqlClient::~MysqlClient() {
   done_ = nullptr;  // nobody to tell any more
@@ -229,70 +226,59 @@ void MysqlClient::step(int status) {
 
 void MysqlClient::wait_for(int status) {
   int events = 0;
-  if (status & (MYSQL_WAIT_READ | MYSQL_WAIT_EXCEPT)) events |= EV_READ;
-  if (status & MYSQL_WAIT_WRITE) events |= EV_WRITE;
-  ev_io_stop(loop_, &io_);
+  if (status & (MYSQL_WAIT_READ | MYSQL_WAIT_EXCEPT)) events |= ev::kRead;
+  if (status & MYSQL_WAIT_WRITE) events |= ev::kWrite;
+  io_.stop();
   fd_ = mysql_get_socket(mysql_);
   if (events && fd_ >= 0) {
-    ev_io_set(&io_, fd_, events);
-    ev_io_start(loop_, &io_);
+    io_.set(fd_, events);
+    io_.start();
   }
-  ev_timer_stop(loop_, &lib_timer_);
-  if (status & MYSQL_WAIT_TIMEOUT) {
-    ev_timer_set(&lib_timer_, mysql_get_timeout_value_ms(mysql_) / 1000.0, 0.);
-    ev_timer_start(loop_, &lib_timer_);
-  }
+  lib_timer_.stop();
+  if (status & MYSQL_WAIT_TIMEOUT) lib_timer_.start(mysql_get_timeout_value_ms(mysql_) / 1000.0);
 }
 
 void MysqlClient::arm_deadline(int ms) {
-  ev_timer_stop(loop_, &deadline_);
-  ev_timer_set(&deadline_, std::max(ms, 1) / 1000.0, 0.);
-  ev_timer_start(loop_, &deadline_);
+  deadline_.start(std::max(ms, 1) / 1000.0);  // restarts it when active
 }
 
 void MysqlClient::watch_idle() {
-  ev_io_stop(loop_, &io_);
-  ev_timer_stop(loop_, &lib_timer_);
-  ev_timer_stop(loop_, &deadline_);
+  io_.stop();
+  lib_timer_.stop();
+  deadline_.stop();
   if (fd_ >= 0) {
-    ev_io_set(&io_, fd_, EV_READ);
-    ev_io_start(loop_, &io_);
+    io_.set(fd_, ev::kRead);
+    io_.start();
   }
 }
 
-void MysqlClient::io_cb(struct ev_loop*, ev_io* w, int revents) {
-  auto* self = static_cast<MysqlClient*>(w->data);
-  if (self->state_ == State::Idle) {
+void MysqlClient::on_io(int events) {
+  if (state_ == State::Idle) {
     // Nothing is expected from an idle connection: EOF means the server closed it (crash,
     // shutdown, KILL); data is typically a "server shutdown" error packet. Either way it's gone.
     char c;
-    ssize_t n = recv(self->fd_, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+    ssize_t n = recv(fd_, &c, 1, MSG_PEEK | MSG_DONTWAIT);
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
     std::string why = n == 0 ? "connection closed by server" : "connection lost while idle";
-    self->counters_.disconnects_seen_idle++;
-    self->last_error_ = why;
-    self->note_failure();
-    self->close_handle();
-    if (self->lost_) self->lost_(why);
+    counters_.disconnects_seen_idle++;
+    last_error_ = why;
+    note_failure();
+    close_handle();
+    if (lost_) lost_(why);
     return;
   }
   int status = 0;
-  if (revents & EV_READ) status |= MYSQL_WAIT_READ;
-  if (revents & EV_WRITE) status |= MYSQL_WAIT_WRITE;
-  self->step(status);
+  if (events & ev::kRead) status |= MYSQL_WAIT_READ;
+  if (events & ev::kWrite) status |= MYSQL_WAIT_WRITE;
+  step(status);
 }
 
-void MysqlClient::lib_timer_cb(struct ev_loop*, ev_timer* w, int) {
-  static_cast<MysqlClient*>(w->data)->step(MYSQL_WAIT_TIMEOUT);
-}
-
-void MysqlClient::deadline_cb(struct ev_loop*, ev_timer* w, int) {
-  auto* self = static_cast<MysqlClient*>(w->data);
-  bool connecting = self->state_ == State::Connecting;
-  int ms = connecting ? self->s_.connect_timeout_ms : self->s_.query_timeout_ms;
-  self->fail(std::string(connecting ? "connect" : "query") + " timeout after " +
-                 std::to_string(ms) + " ms",
-             0, connecting, true);
+void MysqlClient::on_deadline() {
+  bool connecting = state_ == State::Connecting;
+  int ms = connecting ? s_.connect_timeout_ms : s_.query_timeout_ms;
+  fail(std::string(connecting ? "connect" : "query") + " timeout after " + std::to_string(ms) +
+           " ms",
+       0, connecting, true);
 }
 
 void MysqlClient::note_failure() {
@@ -343,8 +329,8 @@ void MysqlClient::succeed() {
 }
 
 void MysqlClient::finish(QueryOutcome&& o) {
-  ev_timer_stop(loop_, &deadline_);
-  ev_timer_stop(loop_, &lib_timer_);
+  deadline_.stop();
+  lib_timer_.stop();
   o.latency_us = clock::steady_us() - started_us_;
   auto done = std::move(done_);
   done_ = nullptr;
@@ -360,9 +346,9 @@ void MysqlClient::close(const std::string& why) {
 }
 
 void MysqlClient::close_handle() {
-  ev_io_stop(loop_, &io_);
-  ev_timer_stop(loop_, &lib_timer_);
-  ev_timer_stop(loop_, &deadline_);
+  io_.stop();
+  lib_timer_.stop();
+  deadline_.stop();
   if (mysql_) {
     // Shut the socket first: mysql_close() then cannot wait on a frozen peer (COM_QUIT fails
     // at once), even when an async operation was suspended mid-way. Ask the library for the

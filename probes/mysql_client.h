@@ -1,12 +1,11 @@
 // The only owner of MYSQL* handles: one non-blocking monitoring connection to one server, driven by
 // MariaDB Connector/C's async API (*_start / *_cont) on the caller's libev loop.
+// The loop and its watchers are spoa/ev's (the only place that includes <ev.h>).
 // Our own timers enforce the connect and query deadlines: on expiry the socket is shut down and
 // the connection closed, so a frozen server fails in time and never blocks the loop. While idle the
 // socket is watched, so a crashed server (socket closed) is seen at once. After a failure, new
 // connection attempts wait for an exponential back-off with jitter.
 #pragma once
-
-#include <ev.h>
 
 #include <cstdint>
 #include <functional>
@@ -15,6 +14,8 @@
 #include <vector>
 
 #include "probes/replication_parser.h"
+#include "spoa/ev/loop.h"
+#include "spoa/ev/watchers.h"
 
 struct st_mysql;
 struct st_mysql_res;
@@ -65,7 +66,7 @@ class MysqlClient {
   using Done = std::function<void(QueryOutcome&&)>;
   using Lost = std::function<void(const std::string& why)>;
 
-  MysqlClient(struct ev_loop* loop, MysqlClientSettings settings, uint64_t seed);
+  MysqlClient(ev::Loop& loop, MysqlClientSettings settings, uint64_t seed);
   ~MysqlClient();
   MysqlClient(const MysqlClient&) = delete;
   MysqlClient& operator=(const MysqlClient&) = delete;
@@ -92,9 +93,8 @@ class MysqlClient {
   static const char* to_string(State s);
 
  private:
-  static void io_cb(struct ev_loop*, ev_io* w, int revents);
-  static void lib_timer_cb(struct ev_loop*, ev_timer* w, int revents);
-  static void deadline_cb(struct ev_loop*, ev_timer* w, int revents);
+  void on_io(int events);  // ev::kRead / ev::kWrite
+  void on_deadline();
 
   void start_connect();
   void start_query();
@@ -114,14 +114,13 @@ class MysqlClient {
   int64_t backoff_ms();
   std::string mysql_error_text() const;
 
-  struct ev_loop* loop_;
   MysqlClientSettings s_;
   st_mysql* mysql_ = nullptr;
   int fd_ = -1;
   State state_ = State::Disconnected;
-  ev_io io_;
-  ev_timer lib_timer_;
-  ev_timer deadline_;
+  ev::IoWatcher io_;
+  ev::Timer lib_timer_;  // the library's own MYSQL_WAIT_TIMEOUT
+  ev::Timer deadline_;   // our connect / query deadline
 
   std::string sql_;
   Done done_;

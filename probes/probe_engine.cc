@@ -39,8 +39,7 @@ MysqlClientSettings client_settings(const config::ServerConfig& c, const config:
 }  // namespace
 
 struct ProbeEngine::Server {
-  Server(const config::ServerConfig& c, const config::MysqlConfig& m, struct ev_loop* loop,
-         uint64_t seed)
+  Server(const config::ServerConfig& c, const config::MysqlConfig& m, ev::Loop& loop, uint64_t seed)
       : cfg(c),
         client(loop, client_settings(c, m, m.query_timeout_ms), seed),
         health(c.name, Thresholds{m.rise, m.fall}, m.max_lag_s,
@@ -155,7 +154,7 @@ void ProbeEngine::execute(const std::string& server, std::string sql, ExecuteDon
     std::lock_guard lock(exec_mu_);
     if (exec_open_) {
       exec_queue_.push_back({server, std::move(sql), std::move(done)});
-      ev_async_send(loop_, &async_);
+      async_->send();
       return;
     }
   }
@@ -182,7 +181,7 @@ void ProbeEngine::run_execute(size_t i) {
   Server& s = *servers_[i];
   if (s.exec_pending.empty() || stopping_.load()) return;
   if (!s.exec_client)
-    s.exec_client = std::make_unique<MysqlClient>(loop_, s.exec_settings, s.exec_seed);
+    s.exec_client = std::make_unique<MysqlClient>(*loop_, s.exec_settings, s.exec_seed);
   if (s.exec_client->busy()) return;  // run when the current statement finishes
   auto [sql, next_done] = std::move(s.exec_pending.front());
   s.exec_pending.pop_front();
@@ -200,12 +199,11 @@ void ProbeEngine::run_execute(size_t i) {
 void ProbeEngine::start() {
   if (started_) return;
   started_ = true;
-  loop_ = ev_loop_new(EVFLAG_AUTO | EVFLAG_NOENV);
-  if (!loop_) throw std::runtime_error("probe engine: ev_loop_new failed");
+  loop_ = std::make_unique<ev::Loop>();
   std::random_device rd;
   uint64_t seed = (uint64_t(rd()) << 32) ^ rd();
   for (size_t i = 0; i < server_cfg_.size(); ++i) {
-    servers_.push_back(std::make_unique<Server>(server_cfg_[i], mysql_, loop_, seed + i));
+    servers_.push_back(std::make_unique<Server>(server_cfg_[i], mysql_, *loop_, seed + i));
     if (const ServerState* before = seed_for(server_cfg_[i]))
       servers_.back()->health.seed(*before);
     else if (previous_)
@@ -214,7 +212,7 @@ void ProbeEngine::start() {
     if (election_) {
       auto& lc = servers_.back()->lock_client;
       lc = std::make_unique<MysqlClient>(
-          loop_, client_settings(server_cfg_[i], mysql_, mysql_.query_timeout_ms),
+          *loop_, client_settings(server_cfg_[i], mysql_, mysql_.query_timeout_ms),
           seed + i + 0x51ed270b2a5d5f6bULL);
       lc->on_lost([this, i](const std::string&) {
         election_->lost(i);
@@ -222,13 +220,11 @@ void ProbeEngine::start() {
       });
     }
   }
-  double interval = std::max(1, mysql_.interval_ms) / 1000.0;
-  ev_timer_init(&tick_, tick_cb, 0., interval);  // first round at once
-  tick_.data = this;
-  ev_timer_start(loop_, &tick_);
-  ev_async_init(&async_, async_cb);
-  async_.data = this;
-  ev_async_start(loop_, &async_);
+  const double interval = std::max(1, mysql_.interval_ms) / 1000.0;
+  tick_ = std::make_unique<ev::Timer>(*loop_, [this] { tick(); });
+  tick_->start(0., interval);  // first round at once
+  async_ = std::make_unique<ev::Async>(*loop_, [this] { on_async(); });
+  async_->start();
   {
     std::lock_guard lock(exec_mu_);
     exec_open_ = true;
@@ -246,10 +242,11 @@ void ProbeEngine::start() {
 
 void ProbeEngine::stop() {
   if (!started_) return;
-  if (!stopping_.exchange(true)) ev_async_send(loop_, &async_);
+  if (!stopping_.exchange(true)) async_->send();
   if (thread_.joinable()) thread_.join();
-  ev_loop_destroy(loop_);
-  loop_ = nullptr;
+  tick_.reset();
+  async_.reset();
+  loop_.reset();
   started_ = false;
 }
 
@@ -259,10 +256,10 @@ void ProbeEngine::run_thread() {
   sigemptyset(&set);
   sigaddset(&set, SIGPIPE);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  ev_run(loop_, 0);
+  loop_->run();
   // Clients own watchers on this loop: destroy them here, on the loop's thread.
-  ev_timer_stop(loop_, &tick_);
-  ev_async_stop(loop_, &async_);
+  tick_->stop();
+  async_->stop();
   // execute() callers get an answer for every request, even when stopping.
   std::vector<ExecuteRequest> unrun;
   {
@@ -284,17 +281,12 @@ void ProbeEngine::run_thread() {
   }
 }
 
-void ProbeEngine::async_cb(struct ev_loop* loop, ev_async* w, int) {
-  auto* self = static_cast<ProbeEngine*>(w->data);
-  if (self->stopping_.load()) {
-    ev_break(loop, EVBREAK_ALL);
+void ProbeEngine::on_async() {
+  if (stopping_.load()) {
+    loop_->break_loop();
     return;
   }
-  self->drain_executes();
-}
-
-void ProbeEngine::tick_cb(struct ev_loop*, ev_timer* w, int) {
-  static_cast<ProbeEngine*>(w->data)->tick();
+  drain_executes();
 }
 
 void ProbeEngine::tick() {

@@ -4,8 +4,6 @@
 // and never block the engine; the app gets on_round() on the engine thread to run its policy.
 #pragma once
 
-#include <ev.h>
-
 #include <atomic>
 #include <cstdint>
 #include <deque>
@@ -22,6 +20,8 @@
 #include "probes/mysql_client.h"
 #include "probes/snapshot.h"
 #include "spoa/config/config.h"
+#include "spoa/ev/loop.h"
+#include "spoa/ev/watchers.h"
 
 namespace myspoa::probes {
 
@@ -87,9 +87,7 @@ class ProbeEngine {
  private:
   struct Server;
 
-  static void tick_cb(struct ev_loop*, ev_timer* w, int);
-  static void async_cb(struct ev_loop*, ev_async* w, int);
-
+  void on_async();
   const ServerState* seed_for(const config::ServerConfig& s) const;
   void run_thread();
   void tick();
@@ -112,9 +110,11 @@ class ProbeEngine {
   Clock clock_;
   std::unique_ptr<Election> election_;  // majority mode only
 
-  struct ev_loop* loop_ = nullptr;
-  ev_timer tick_;
-  ev_async async_;
+  // The engine thread's loop and its own watchers (spoa/ev); created by start(), destroyed by
+  // stop() after the thread has ended.
+  std::unique_ptr<ev::Loop> loop_;
+  std::unique_ptr<ev::Timer> tick_;
+  std::unique_ptr<ev::Async> async_;
   std::thread thread_;
   std::atomic<bool> stopping_{false};
   bool started_ = false;
