@@ -42,18 +42,13 @@ struct ProbeEngine::Server {
   Server(const config::ServerConfig& c, const config::MysqlConfig& m, ev::Loop& loop, uint64_t seed)
       : cfg(c),
         client(loop, client_settings(c, m, m.query_timeout_ms), seed),
-        health(c.name, Thresholds{m.rise, m.fall}, m.max_lag_s,
-               FlapDamping{m.flap_threshold, int64_t(m.flap_window_s) * 1000,
-                           int64_t(m.flap_hold_s) * 1000}),
         heartbeat_lag(int64_t(m.interval_ms) * 1000),
         exec_settings(client_settings(c, m, std::max(2000, m.query_timeout_ms))),
         exec_seed(seed ^ 0x9e3779b97f4a7c15ULL) {}
 
   config::ServerConfig cfg;
   MysqlClient client;
-  ServerHealth health;
   uint64_t launched_round = 0;
-  bool added_by_reload = false;        // not in the previous engine's snapshot
   bool heartbeat_table_ready = false;  // CREATE ... IF NOT EXISTS done on this server
   uint64_t heartbeat_seq = 0;          // picks the slot row of the next write
   HeartbeatLag heartbeat_lag;
@@ -70,10 +65,8 @@ ProbeEngine::ProbeEngine(const config::Config& cfg, SnapshotPtr previous, Clock 
     : mysql_(cfg.mysql),
       server_cfg_(cfg.cluster.servers),
       previous_(std::move(previous)),
-      clock_(clock ? std::move(clock) : Clock(myspoa::clock::steady_ms)) {
-  if (cfg.cluster.cooperation == config::ClusterConfig::Cooperation::Majority)
-    election_ =
-        std::make_unique<Election>(server_cfg_.size(), cfg.cluster.lock_prefix, cfg.agent.name);
+      book_(cfg, previous_, clock ? std::move(clock) : Clock(myspoa::clock::steady_ms)),
+      election_(book_.election()) {
   writer_ = cfg.cluster.masters.empty() ? std::string() : cfg.cluster.masters.front();
   auto dot = mysql_.heartbeat_table.find('.');
   if (dot == std::string::npos) {
@@ -204,10 +197,6 @@ void ProbeEngine::start() {
   uint64_t seed = (uint64_t(rd()) << 32) ^ rd();
   for (size_t i = 0; i < server_cfg_.size(); ++i) {
     servers_.push_back(std::make_unique<Server>(server_cfg_[i], mysql_, *loop_, seed + i));
-    if (const ServerState* before = seed_for(server_cfg_[i]))
-      servers_.back()->health.seed(*before);
-    else if (previous_)
-      servers_.back()->added_by_reload = true;
     servers_.back()->client.on_lost([this, i](const std::string& why) { on_lost(i, why); });
     if (election_) {
       auto& lc = servers_.back()->lock_client;
@@ -380,7 +369,6 @@ void ProbeEngine::on_result(size_t i, uint64_t round, bool counted, bool writer,
                             QueryOutcome&& o) {
   Server& s = *servers_[i];
   ProbeResult r;
-  r.at_ms = clock_();
   r.latency_us = o.latency_us;
   // Liveness needs the variables and replication results; a failing heartbeat statement after
   // them (e.g. table not replicated yet) only loses the heartbeat.
@@ -443,14 +431,13 @@ void ProbeEngine::on_result(size_t i, uint64_t round, bool counted, bool writer,
 void ProbeEngine::on_lost(size_t i, const std::string& why) {
   counters_.lost_while_idle++;
   ProbeResult r;
-  r.at_ms = clock_();
   r.error = why;
   counters_.probes_failed++;
   if (apply(i, r) && published_) publish();
 }
 
 bool ProbeEngine::apply(size_t i, const ProbeResult& r) {
-  auto u = servers_[i]->health.observe(r);
+  auto u = book_.observe(i, r);
   if (u.flap_hold_started) counters_.flap_holds++;
   for (const auto& m : u.messages) {
     counters_.transitions++;
@@ -464,18 +451,7 @@ bool ProbeEngine::apply(size_t i, const ProbeResult& r) {
 
 void ProbeEngine::publish() {
   published_ = true;
-  auto snap = std::make_shared<Snapshot>();
-  snap->round = round_;
-  snap->taken_at_ms = clock_();
-  if (election_) snap->coordination = election_->tally(snap->taken_at_ms);
-  snap->servers.reserve(servers_.size());
-  bool complete = true;
-  for (const auto& s : servers_) {
-    snap->servers.push_back(s->health.state());
-    // A server added by a reload does not hold back the others: it is simply not up yet.
-    if (s->health.state().liveness == Liveness::Unknown && !s->added_by_reload) complete = false;
-  }
-  snap->complete = complete;
+  auto snap = std::make_shared<Snapshot>(book_.build(round_));
   SnapshotPtr p = std::move(snap);
   snapshot_.store(p, std::memory_order_release);
   if (on_round_) on_round_(p);

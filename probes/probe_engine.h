@@ -15,9 +15,8 @@
 #include <vector>
 
 #include "common/clock.h"
-#include "probes/election.h"
-#include "probes/hysteresis.h"
 #include "probes/mysql_client.h"
+#include "probes/round_book.h"
 #include "probes/snapshot.h"
 #include "spoa/config/config.h"
 #include "spoa/ev/loop.h"
@@ -107,8 +106,8 @@ class ProbeEngine {
   std::vector<config::ServerConfig> server_cfg_;
   SnapshotPtr previous_;  // seed for servers_ (reload), dropped once used
   std::string hb_db_, hb_table_;
-  Clock clock_;
-  std::unique_ptr<Election> election_;  // majority mode only
+  RoundBook book_;      // hysteresis, election tally, snapshots (the pure round logic)
+  Election* election_;  // book_'s, majority mode only (nullptr otherwise)
 
   // The engine thread's loop and its own watchers (spoa/ev); created by start(), destroyed by
   // stop() after the thread has ended.
