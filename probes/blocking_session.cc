@@ -28,7 +28,7 @@ struct BlockingSession::Impl {
     return out;
   }
 
-  ev::Loop loop;
+  ev::Loop loop;  // declared before client: destroyed after it
   std::unique_ptr<MysqlClient> client;
   std::string lost;  // why the connection went away, once it has
 };

@@ -65,7 +65,7 @@ ProbeEngine::ProbeEngine(const config::Config& cfg, SnapshotPtr previous, Clock 
     : mysql_(cfg.mysql),
       server_cfg_(cfg.cluster.servers),
       previous_(std::move(previous)),
-      book_(cfg, previous_, clock ? std::move(clock) : Clock(clock::steady_ms)),
+      book_(cfg, previous_, clock ? std::move(clock) : Clock(myspoa::clock::steady_ms)),
       election_(book_.election()) {
   writer_ = cfg.cluster.masters.empty() ? std::string() : cfg.cluster.masters.front();
   auto dot = mysql_.heartbeat_table.find('.');

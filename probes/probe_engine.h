@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/clock.h"
 #include "probes/mysql_client.h"
 #include "probes/round_book.h"
 #include "probes/snapshot.h"
@@ -44,7 +45,7 @@ class ProbeEngine {
   using RoundCallback = std::function<void(SnapshotPtr)>;
   // Steady milliseconds; stamps probe results, snapshots and the election (default: the
   // process's steady clock). Injected so that tests control time.
-  using Clock = RoundBook::Clock;
+  using Clock = clock::Source;
 
   // `previous`: the snapshot of the engine this one replaces (configuration reload). Servers it
   // names keep their state, so a reload causes no flap; the caller leaves out servers whose

@@ -8,6 +8,7 @@
 #include <memory>
 #include <vector>
 
+#include "common/clock.h"
 #include "probes/election.h"
 #include "probes/hysteresis.h"
 #include "probes/snapshot.h"
@@ -17,7 +18,7 @@ namespace myspoa::probes {
 
 class RoundBook {
  public:
-  using Clock = std::function<int64_t()>;  // steady milliseconds
+  using Clock = clock::Source;  // steady milliseconds (common/clock.h)
 
   // `previous`: the snapshot of the engine this one replaces (configuration reload): servers it
   // names keep their state; servers it does not name do not hold back `complete`.
