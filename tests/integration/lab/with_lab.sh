@@ -39,6 +39,8 @@ teardown() {
     echo "with_lab($NAME): lab down, directory kept: $MYSPOA_LAB_DIR"
   else
     "$LABCTL" destroy >/dev/null 2>&1 || "$LABCTL" down >/dev/null 2>&1
+    # Side files a test writes next to the lab directory (e2e: $LAB.e2e-up.log).
+    rm -f "$MYSPOA_LAB_DIR".*.log
   fi
   exit "$rc"
 }
