@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The README's test command: installs what is missing, builds, runs every test (unit, real-lab
-# integration, HAProxy interop, end-to-end), then the unit and server tests again under
-# ASan+UBSan, the multi-threaded server tests under TSan, and a bounded fuzz run of the SPOP
-# decoder. Exit status: non-zero on any failure.
+# integration, HAProxy interop, end-to-end), then the unit tests again under ASan+UBSan with the
+# agent binary itself in one lab test, the SPOP server and the whole agent's threads under TSan,
+# and a bounded fuzz run of the SPOP decoder. Exit status: non-zero on any failure.
 #   MYSPOA_FUZZ_SECONDS (default 60)   MYSPOA_SKIP_SANITIZERS=1 to skip the sanitizer pass
 #   MYSPOA_SKIP_HAPROXY3=1 to skip the HAProxy 3.0/3.2 tests (label haproxy3)
 set -euo pipefail
@@ -57,15 +57,30 @@ PY
   mapfile -t asan < <(unit_tests build-asan)
   ((${#asan[@]} > 1)) || { echo "no unit test executables found in build-asan"; exit 1; }
   cmake --build build-asan -j"$jobs" --target "${asan[@]:1}"
-  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    ctest --test-dir build-asan --output-on-failure --timeout 600 -R "${asan[0]}"
+  export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+  ctest --test-dir build-asan --output-on-failure --timeout 600 -R "${asan[0]}"
 
-  # The SPOP server runs one libev loop per worker thread plus the publisher: data races show here.
-  echo "== multi-threaded server tests under TSan =="
+  # The real agent binary under ASan+UBSan in a lab test: the operations test (its own lab through
+  # with_lab.sh) drives probes, faults, the admin endpoint, myspoactl and a consistency run, and
+  # requires the agent to exit 0 with no sanitizer report in its log.
+  echo "== the agent under ASan+UBSan on the lab (integration.ops) =="
+  cmake --build build-asan -j"$jobs" --target myspoa myspoactl
+  ctest --test-dir build-asan --output-on-failure --timeout 900 -R '^integration\.ops$'
+  unset ASAN_OPTIONS UBSAN_OPTIONS
+
+  # Data races. The SPOP server runs one libev loop per worker thread plus the publisher
+  # (unit.server). The agent binary itself, built with TSan, runs in integration.reload (probe
+  # engine, SPOP, SIGHUP reload) and unit.malformed.admin (admin threads, consistency scheduler),
+  # both on closed loopback ports; a report makes the agent exit non-zero and the test fail.
+  # tests/support/tsan.supp silences one report inside libstdc++'s std::atomic<shared_ptr>.
+  # integration.threads.lab (every thread at once on a lab, alerts and writer actions included)
+  # is run by hand under TSan for now (with this file it is not yet seen to pass on a lab).
+  echo "== multi-threaded tests under TSan (SPOP server; the agent binary) =="
   cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMYSPOA_TSAN=ON >/dev/null
-  cmake --build build-tsan -j"$jobs" --target server_test
-  TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
-    ctest --test-dir build-tsan --output-on-failure --timeout 600 -R '^unit\.server$'
+  cmake --build build-tsan -j"$jobs" --target server_test reload_test admin_malformed_test
+  TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:suppressions=$PWD/tests/support/tsan.supp \
+    ctest --test-dir build-tsan --output-on-failure --timeout 900 \
+    -R '^(unit\.server|integration\.reload|unit\.malformed\.admin)$'
 
   # Bounded: libFuzzer stops after MYSPOA_FUZZ_SECONDS and exits non-zero on any finding; the
   # outer timeout also bounds the clang build of the fuzzer.

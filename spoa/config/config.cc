@@ -5,11 +5,16 @@
 #include <yaml-cpp/yaml.h>
 
 #include <cctype>
+#include <charconv>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <limits>
 #include <set>
 #include <sstream>
+#include <type_traits>
+#include <utility>
 
 namespace myspoa::config {
 namespace {
@@ -28,14 +33,48 @@ void check_keys(const YAML::Node& node, const std::string& path, std::set<std::s
   }
 }
 
+// An integer key takes a plain decimal number that fits its type: yaml-cpp alone would read
+// "010" as 8 and "0x10" as 16, which is not what a reader of the file sees.
+template <typename T>
+T parse_integer(const YAML::Node& node, const std::string& key) {
+  const std::string text = node.IsScalar() ? node.Scalar() : std::string();
+  long long v = 0;
+  const char* first = text.data();
+  const char* last = first + text.size();
+  const auto [end, ec] = std::from_chars(first, last, v);
+  if (text.empty() || ec == std::errc::invalid_argument || end != last)
+    fail(key, "invalid value '" + YAML::Dump(node) + "': expected a decimal integer");
+  if (ec == std::errc::result_out_of_range || !std::in_range<T>(v))
+    fail(key, "value '" + text + "' out of range");
+  return static_cast<T>(v);
+}
+
+// A number key is finite: ".inf" and ".nan" are valid YAML floats but no valid lag or duration.
+double parse_number(const YAML::Node& node, const std::string& key) {
+  double v = 0;
+  try {
+    v = node.as<double>();
+  } catch (const YAML::Exception&) {
+    fail(key, "invalid value '" + YAML::Dump(node) + "': expected a number");
+  }
+  if (!std::isfinite(v)) fail(key, "invalid value '" + YAML::Dump(node) + "': must be finite");
+  return v;
+}
+
 template <typename T>
 void read(const YAML::Node& parent, const std::string& path, const char* key, T& out) {
   const auto node = parent[key];
   if (!node) return;
-  try {
-    out = node.as<T>();
-  } catch (const YAML::Exception&) {
-    fail(path + "." + key, "invalid value '" + YAML::Dump(node) + "'");
+  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+    out = parse_integer<T>(node, path + "." + key);
+  } else if constexpr (std::is_floating_point_v<T>) {
+    out = static_cast<T>(parse_number(node, path + "." + key));
+  } else {
+    try {
+      out = node.as<T>();
+    } catch (const YAML::Exception&) {
+      fail(path + "." + key, "invalid value '" + YAML::Dump(node) + "'");
+    }
   }
 }
 
@@ -76,8 +115,19 @@ std::string octal_mode(unsigned mode) {
   return buf;
 }
 
+// Counts, durations and sizes: positive, and at most one day in ms, so that the products the
+// agent forms from them (interval_ms * 2, timeouts in microseconds) cannot overflow an int.
+constexpr int kMaxPositive = 86'400'000;
+
 void require_positive(int v, const std::string& key) {
   if (v <= 0) fail(key, "must be > 0");
+  if (v > kMaxPositive) fail(key, "must be <= " + std::to_string(kMaxPositive));
+}
+
+// A lag limit in seconds: positive and at most a day (a larger one never takes a server out).
+void require_seconds(double v, const std::string& key) {
+  if (!(v > 0)) fail(key, "must be > 0");
+  if (v > 86'400) fail(key, "must be <= 86400");
 }
 
 void read_filter(const YAML::Node& parent, const std::string& path, const char* key,
@@ -127,7 +177,7 @@ void parse_consistency(const YAML::Node& node, ConsistencyConfig& k) {
   if (k.enabled && k.interval_s == 0 && k.window.empty())
     fail(p + ".enabled", "needs interval_s or window");
   require_positive(k.chunk_time_ms, p + ".chunk_time_ms");
-  if (k.max_lag_s <= 0) fail(p + ".max_lag_s", "must be > 0");
+  require_seconds(k.max_lag_s, p + ".max_lag_s");
   require_positive(k.max_threads_running, p + ".max_threads_running");
   const auto dot = k.schema_table.find('.');
   if (dot == std::string::npos || dot == 0 || dot + 1 == k.schema_table.size() ||
@@ -269,7 +319,7 @@ Config parse_config(const std::string& yaml_text, const std::string& source_name
     require_positive(m.interval_ms, "mysql.interval_ms");
     require_positive(m.rise, "mysql.rise");
     require_positive(m.fall, "mysql.fall");
-    if (m.max_lag_s <= 0) fail("mysql.max_lag_s", "must be > 0");
+    require_seconds(m.max_lag_s, "mysql.max_lag_s");
     static const std::set<std::string> modes{"",         "DISABLED",  "PREFERRED",
                                              "REQUIRED", "VERIFY_CA", "VERIFY_IDENTITY"};
     if (!modes.count(m.ssl_mode)) fail("mysql.ssl_mode", "unknown mode '" + m.ssl_mode + "'");
