@@ -48,6 +48,14 @@ trap teardown EXIT
 trap 'exit 143' TERM INT
 
 t0=$(date +%s%3N)
+# Tests on the shared default lab (/tmp/myspoa-lab: e2e, coordination, browser, agent_down...)
+# leave it up for the next one to reuse. We hold the lab lock, so nobody is using it now: stop it,
+# or its servers would hold the fixed ports. A lab in any other directory is not ours to touch.
+default_lab=/tmp/myspoa-lab
+if [[ $MYSPOA_LAB_DIR != "$default_lab" ]] && compgen -G "$default_lab/*/mariadbd.pid" >/dev/null; then
+  echo "with_lab($NAME): stopping the shared default lab left up in $default_lab"
+  MYSPOA_LAB_DIR=$default_lab timeout 120 "$LABCTL" down >/dev/null 2>&1 || true
+fi
 "$LABCTL" destroy >/dev/null 2>&1 || true
 if ! out=$(timeout 300 "$LABCTL" up --mysql-only 2>&1); then
   printf '%s\n' "$out"

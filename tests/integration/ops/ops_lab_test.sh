@@ -136,8 +136,8 @@ rc=$?
 grep -Eq '^db03 .* down ' "$WORK/ctl.txt"
 check "myspoactl status (rc $rc) shows db03 down" $?
 sed 's/^/        /' "$WORK/ctl.txt"
-grep -Eq '^writer: db01 ' "$WORK/ctl.txt"
-check "myspoactl status header names writer db01" $?
+head -1 "$WORK/ctl.txt" | grep -Eq '^role: standalone .*writer: db01 '
+check "myspoactl status first line names the role (standalone) and writer db01" $?
 code_is /check/db03/status 503 && grep -q '^db03 is down: ' "$WORK/body"
 check "/check/db03/status is 503: $(head -c 120 "$WORK/body")" $?
 "$LABCTL" start db03 >/dev/null
