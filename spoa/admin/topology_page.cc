@@ -2,6 +2,8 @@
 
 #include <cstdio>
 
+#include "common/json_fields.h"
+
 namespace myspoa::admin {
 
 namespace {
@@ -34,17 +36,8 @@ std::string escape_html(const std::string& s) {
   return out;
 }
 
-std::string text(const json& j, const char* key, const std::string& dflt = "-") {
-  if (!j.is_object() || !j.contains(key)) return dflt;
-  const auto& v = j[key];
-  if (v.is_string()) return v.get<std::string>();
-  if (v.is_null()) return dflt;
-  return v.dump();
-}
-
-bool flag(const json& j, const char* key) {
-  return j.is_object() && j.contains(key) && j[key].is_boolean() && j[key].get<bool>();
-}
+using json_fields::flag;
+using json_fields::text;
 
 void replace_marker(std::string& page, const std::string& marker, const std::string& with) {
   const auto at = page.find(marker);

@@ -4,6 +4,7 @@
 #include <ctime>
 #include <vector>
 
+#include "common/json_fields.h"
 #include "spoa/ctl/text_table.h"
 
 namespace myspoa::ctl {
@@ -11,17 +12,8 @@ namespace myspoa::ctl {
 namespace {
 using nlohmann::json;
 
-std::string str(const json& j, const char* key, const std::string& dflt = "-") {
-  if (!j.is_object() || !j.contains(key)) return dflt;
-  const auto& v = j[key];
-  if (v.is_string()) return v.get<std::string>();
-  if (v.is_null()) return dflt;
-  return v.dump();
-}
-
-bool flag(const json& j, const char* key) {
-  return j.is_object() && j.contains(key) && j[key].is_boolean() && j[key].get<bool>();
-}
+using json_fields::flag;
+using json_fields::text;
 
 std::string yes_no(const json& v) {
   if (v.is_boolean()) return v.get<bool>() ? "yes" : "no";
@@ -43,16 +35,16 @@ std::string render_servers(const json& status) {
                                                  "IN POOL"}};
   if (status.contains("servers") && status["servers"].is_array()) {
     for (const auto& s : status["servers"]) {
-      std::string role = str(s, "role");
+      std::string role = text(s, "role");
       if (flag(s, "writer")) role += ", writer";
       const json probe = s.contains("last_probe") ? s["last_probe"] : json(nullptr);
       const json ro =
           probe.is_object() && probe.contains("read_only") ? probe["read_only"] : json(nullptr);
-      std::string pool = flag(s, "in_read_pool") ? "yes (" + str(s, "weight", "0") + ")" : "no";
+      std::string pool = flag(s, "in_read_pool") ? "yes (" + text(s, "weight", "0") + ")" : "no";
       if (flag(s, "drained")) pool += " (drained)";
-      rows.push_back({str(s, "name"), str(s, "address"), role, str(s, "state"),
-                      str(s, "replication"), lag(s.value("lag_s", json(nullptr))), yes_no(ro),
-                      str(s, "consistency"), pool});
+      rows.push_back({text(s, "name"), text(s, "address"), role, text(s, "state"),
+                      text(s, "replication"), lag(s.value("lag_s", json(nullptr))), yes_no(ro),
+                      text(s, "consistency"), pool});
     }
   }
   return text_table(rows);
@@ -62,21 +54,23 @@ std::string render_servers(const json& status) {
 static std::string role_of(const json& status) {
   if (!status.contains("coordination") || !status["coordination"].is_object()) return "";
   const json& c = status["coordination"];
-  std::string role = "role: " + str(c, "role");
-  if (str(c, "mode") == "majority")
-    role += " (" + str(c, "name") + ", " + str(c, "locks_held") + "/" + str(c, "servers") +
-            " locks" + (str(c, "role") == "primary" ? "" : ", primary " + str(c, "primary")) + ")";
+  std::string role = "role: " + text(c, "role");
+  if (text(c, "mode") == "majority")
+    role += " (" + text(c, "name") + ", " + text(c, "locks_held") + "/" + text(c, "servers") +
+            " locks" + (text(c, "role") == "primary" ? "" : ", primary " + text(c, "primary")) +
+            ")";
   return role + "   ";
 }
 
 std::string render_status(const json& status) {
-  std::string head = role_of(status) + "writer: " + str(status, "writer", "none (writes refused)") +
-                     "   scenario: " + str(status, "scenario") +
+  std::string head = role_of(status) +
+                     "writer: " + text(status, "writer", "none (writes refused)") +
+                     "   scenario: " + text(status, "scenario") +
                      "   backup mode: " + (flag(status, "backup_mode") ? "YES" : "no");
   if (!flag(status, "known")) head += "   (state not known yet)";
   head += "\n";
   if (!status.contains("writer") || status["writer"].is_null())
-    head += "refusal: " + str(status, "refusal") + "\n";
+    head += "refusal: " + text(status, "refusal") + "\n";
   return head + render_servers(status);
 }
 
@@ -92,9 +86,9 @@ std::string render_events(const json& events) {
     std::snprintf(when, sizeof when, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
                   tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
                   static_cast<int>(ms % 1000));
-    std::string server = str(e, "server", "");
-    out += std::string(when) + "  #" + str(e, "seq") + "  " + str(e, "kind") + "  " +
-           (server.empty() ? "-" : server) + "  " + str(e, "message", "") + "\n";
+    std::string server = text(e, "server", "");
+    out += std::string(when) + "  #" + text(e, "seq") + "  " + text(e, "kind") + "  " +
+           (server.empty() ? "-" : server) + "  " + text(e, "message", "") + "\n";
   }
   return out;
 }
