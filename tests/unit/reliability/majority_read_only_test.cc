@@ -4,40 +4,16 @@
 #include <catch2/catch.hpp>
 
 #include "spoa/writer_actions/majority_read_only.h"
+#include "tests/unit/reliability/read_only_fixture.h"
 
 using namespace myspoa;
 using writer_actions::MajorityReadOnlyInput;
 using writer_actions::plan_read_only_majority;
 
 namespace {
-
-config::ClusterConfig cluster() {
-  config::ClusterConfig c;
-  c.masters = {"db01", "db02"};
-  c.servers = {{"db01", {}, "be_db01", "", 100},
-               {"db02", {}, "be_db02", "", 100},
-               {"db03", {}, "be_db03", "db01", 100}};
-  c.manage_read_only = true;
-  return c;
-}
-
-probes::ServerState server(const std::string& name, bool up, bool read_only) {
-  probes::ServerState s;
-  s.name = name;
-  s.liveness = up ? probes::Liveness::Up : probes::Liveness::Down;
-  s.last.ok = up;
-  s.last.read_only = read_only;
-  return s;
-}
-
-// up/read_only of db01 and db02 (db03 up, read_only).
-probes::Snapshot snap(bool db01_up, bool db01_ro, bool db02_up, bool db02_ro) {
-  probes::Snapshot s;
-  s.complete = true;
-  s.servers = {server("db01", db01_up, db01_ro), server("db02", db02_up, db02_ro),
-               server("db03", true, true)};
-  return s;
-}
+using read_only_fixture::cluster;
+using read_only_fixture::server;
+using read_only_fixture::snap;
 
 MajorityReadOnlyInput primary(std::optional<std::string> target, int64_t quiet_ms = 0,
                               std::optional<std::string> promoting = std::nullopt) {

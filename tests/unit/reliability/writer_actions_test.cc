@@ -11,40 +11,16 @@
 
 #include "spoa/writer_actions/runtime_api.h"
 #include "spoa/writer_actions/writer_actions.h"
+#include "tests/unit/reliability/read_only_fixture.h"
 
 using namespace myspoa;
 using writer_actions::plan_read_only;
 using Fence = config::ClusterConfig::Fence;
 
 namespace {
-
-config::ClusterConfig cluster(Fence fence, bool manage) {
-  config::ClusterConfig c;
-  c.masters = {"db01", "db02"};
-  c.servers = {{"db01", {}, "be_db01", "", 100},
-               {"db02", {}, "be_db02", "", 100},
-               {"db03", {}, "be_db03", "db01", 100}};
-  c.fence = fence;
-  c.manage_read_only = manage;
-  return c;
-}
-
-probes::ServerState server(const std::string& name, bool up, bool read_only) {
-  probes::ServerState s;
-  s.name = name;
-  s.liveness = up ? probes::Liveness::Up : probes::Liveness::Down;
-  s.last.ok = up;
-  s.last.read_only = read_only;
-  return s;
-}
-
-probes::Snapshot snap(bool db01_up, bool db01_ro, bool db02_up, bool db02_ro) {
-  probes::Snapshot s;
-  s.complete = true;
-  s.servers = {server("db01", db01_up, db01_ro), server("db02", db02_up, db02_ro),
-               server("db03", true, true)};
-  return s;
-}
+using read_only_fixture::cluster;
+using read_only_fixture::server;
+using read_only_fixture::snap;
 
 policy::Decision decision(std::optional<std::string> writer,
                           std::optional<std::string> promoting = std::nullopt) {
