@@ -4,30 +4,15 @@
 #include <fstream>
 
 #include "spoa/config/config.h"
+#include "tests/unit/config/config_fixture.h"
 
 using myspoa::config::ConfigError;
 using myspoa::config::parse_config;
 
 namespace {
 
-const char* kMinimal = R"(
-cluster:
-  masters: [db01, db02]
-  servers:
-    - { name: db01, address: "127.0.0.1:33061" }
-    - { name: db02, address: "127.0.0.1:33062" }
-    - { name: db03, address: "127.0.0.1:33063", replica_of: db01 }
-)";
-
-// Returns the ConfigError message, or "" when the text parses.
-std::string error_of(const std::string& yaml) {
-  try {
-    parse_config(yaml, "test.yaml");
-  } catch (const ConfigError& e) {
-    return e.what();
-  }
-  return "";
-}
+const std::string kMinimal = config_fixture::with_cluster("");
+using config_fixture::error_of;
 
 }  // namespace
 

@@ -4,37 +4,15 @@
 #include <string>
 
 #include "spoa/config/config.h"
+#include "tests/unit/config/config_fixture.h"
 
 using Catch::Matchers::Contains;
 using myspoa::config::ClusterConfig;
 using myspoa::config::ConfigError;
 using myspoa::config::parse_config;
 
-namespace {
-
-std::string with_cluster(const std::string& cluster_extra, const std::string& top = "") {
-  return top + R"(
-cluster:
-  masters: [db01, db02]
-)" + cluster_extra +
-         R"(
-  servers:
-    - { name: db01, address: "127.0.0.1:33061" }
-    - { name: db02, address: "127.0.0.1:33062" }
-    - { name: db03, address: "127.0.0.1:33063", replica_of: db01 }
-)";
-}
-
-std::string error_of(const std::string& yaml) {
-  try {
-    parse_config(yaml, "test.yaml");
-  } catch (const ConfigError& e) {
-    return e.what();
-  }
-  return "";
-}
-
-}  // namespace
+using config_fixture::error_of;
+using config_fixture::with_cluster;
 
 TEST_CASE("cooperation defaults to standalone with the host name as agent name") {
   const auto c = parse_config(with_cluster(""), "test.yaml");
