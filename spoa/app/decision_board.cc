@@ -13,8 +13,8 @@ policy::Decision starting_decision() {
 }  // namespace
 
 DecisionBoard::DecisionBoard(int workers) : slots_(static_cast<size_t>(workers)) {
-  for (auto& s : slots_) s.current = std::make_unique<policy::Decision>(starting_decision());
   latest_ = std::make_shared<const policy::Decision>(starting_decision());
+  for (auto& s : slots_) s.current = latest_;
 }
 
 DecisionBoard::~DecisionBoard() {
@@ -23,8 +23,9 @@ DecisionBoard::~DecisionBoard() {
 
 void DecisionBoard::publish(policy::DecisionPtr decision) {
   for (auto& s : slots_) {
-    // Each worker gets its own copy; an unread older copy is ours again and is dropped.
-    delete s.mailbox.exchange(new policy::Decision(*decision), std::memory_order_acq_rel);
+    // Each worker gets a reference to the same decision; an unread older one is ours again and
+    // is dropped.
+    delete s.mailbox.exchange(new policy::DecisionPtr(decision), std::memory_order_acq_rel);
   }
   std::lock_guard lock(latest_mutex_);
   latest_ = std::move(decision);
@@ -38,8 +39,10 @@ policy::DecisionPtr DecisionBoard::latest() const {
 const policy::Decision& DecisionBoard::for_worker(int w) {
   auto& s = slots_[static_cast<size_t>(w)];
   if (s.mailbox.load(std::memory_order_relaxed) != nullptr) {
-    if (auto* fresh = s.mailbox.exchange(nullptr, std::memory_order_acq_rel))
-      s.current.reset(fresh);
+    if (auto* fresh = s.mailbox.exchange(nullptr, std::memory_order_acq_rel)) {
+      s.current = std::move(*fresh);
+      delete fresh;
+    }
   }
   return *s.current;
 }

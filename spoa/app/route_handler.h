@@ -1,5 +1,5 @@
 // Answers HAProxy's "myspoa-route" message: for a connection with intent write or read, the backend
-// to use (from the worker's copy of the current decision), the scenario, the server and a refusal
+// to use (from the decision the worker holds), the scenario, the server and a refusal
 // flag, as session variables. Runs on SPOP worker threads; no allocation, no lock, no I/O.
 #pragma once
 
