@@ -27,6 +27,7 @@ using DecisionCounts = std::array<std::array<uint64_t, 2>, 2>;
 
 struct StatusInputs {
   const config::Config* config = nullptr;  // required
+  config::ConfigPtr config_owner;          // keeps *config alive when it is the agent's (reload)
   probes::SnapshotPtr snapshot;            // may be null (probes not started)
   policy::DecisionPtr decision;            // may be null
   policy::Overrides overrides;

@@ -13,9 +13,14 @@
 
 namespace myspoa::app {
 
-App::App(config::Config config) : board_(config.agent.threads), handler_(board_) {
-  configs_.push_back(std::make_unique<const config::Config>(std::move(config)));
-  config_.store(configs_.back().get(), std::memory_order_release);
+App::App(config::Config config)
+    : config_(std::make_shared<const config::Config>(std::move(config))),
+      board_(config_->agent.threads),
+      handler_(board_) {}
+
+config::ConfigPtr App::config() const {
+  std::lock_guard lock(config_mu_);
+  return config_;
 }
 
 App::~App() {
@@ -24,11 +29,12 @@ App::~App() {
 
 bool App::start(std::string& error) {
   started_unix_ms_ = clock::unix_ms();
-  for (const auto& w : config().warnings) {
+  const auto cfg = config();
+  for (const auto& w : cfg->warnings) {
     spdlog::warn("configuration: {}", w);
     events_.add("config", "", w);
   }
-  alerter_ = std::make_unique<alerts::Alerter>(static_cast<size_t>(config().alerts.queue_size));
+  alerter_ = std::make_unique<alerts::Alerter>(static_cast<size_t>(cfg->alerts.queue_size));
   writer_actions_ = std::make_unique<writer_actions::WriterActions>(
       [this](const std::string& server, std::string sql,
              std::function<void(probes::QueryOutcome &&)> done) {
@@ -44,15 +50,15 @@ bool App::start(std::string& error) {
         events_.add(kind, server, message);
         if (failed) alert(kind, server, message);
       });
-  refusal_ = std::make_unique<refusal::RefusalEndpoint>(config().agent.refusal_listen,
+  refusal_ = std::make_unique<refusal::RefusalEndpoint>(cfg->agent.refusal_listen,
                                                         [this] { return refusal_message(); });
   if (!refusal_->start(error)) return false;
 
   server::SpopServerOptions options;
-  options.host = config().agent.listen.host;
-  options.port = config().agent.listen.port;
-  options.threads = config().agent.threads;
-  options.max_frame_size = config().agent.max_frame_size;
+  options.host = cfg->agent.listen.host;
+  options.port = cfg->agent.listen.port;
+  options.threads = cfg->agent.threads;
+  options.max_frame_size = cfg->agent.max_frame_size;
   spop_ = std::make_unique<server::SpopServer>(options, handler_);
   if (!spop_->start(error)) {
     stop();
@@ -63,7 +69,7 @@ bool App::start(std::string& error) {
   // The checker reads the writer from the published decision: never a replica, never while
   // writes are refused (split brain...).
   consistency_ = std::make_unique<consistency::ConsistencyScheduler>(
-      config(),
+      *cfg,
       [this] {
         const auto d = board_.latest();
         consistency::WriterInfo w;
@@ -82,7 +88,7 @@ bool App::start(std::string& error) {
   consistency_->start();
   events_.add(
       "agent", "",
-      std::string("myspoa ") + kVersion + " started, SPOP on " + config().agent.listen.to_string());
+      std::string("myspoa ") + kVersion + " started, SPOP on " + cfg->agent.listen.to_string());
   return true;
 }
 
@@ -107,7 +113,7 @@ void App::stop() {
 }
 
 void App::start_probes(probes::SnapshotPtr seed) {
-  auto engine = std::make_unique<probes::ProbeEngine>(config(), std::move(seed));
+  auto engine = std::make_unique<probes::ProbeEngine>(*config(), std::move(seed));
   engine->on_round([this](probes::SnapshotPtr s) { on_round(std::move(s)); });
   if (previous_ && previous_->writer) engine->set_writer(*previous_->writer);
   probes::ProbeEngine* started = engine.get();
@@ -149,7 +155,8 @@ std::string App::reload(const std::string& path) {
     events_.add("reload", "", why);
     return why;
   }
-  const config::Config& old = config();
+  const auto running = config();
+  const config::Config& old = *running;
   const auto kept = restart_only_changes(old, fresh);
   // Restart-only settings keep their running values, so what config() shows is what runs.
   fresh.agent.listen = old.agent.listen;
@@ -178,13 +185,16 @@ std::string App::reload(const std::string& path) {
     }
     if (retired) retired->stop();
   }
-  configs_.push_back(std::make_unique<const config::Config>(std::move(fresh)));
-  config_.store(configs_.back().get(), std::memory_order_release);
-  spdlog::set_level(spdlog::level::from_str(config().agent.log_level));
+  spdlog::set_level(spdlog::level::from_str(fresh.agent.log_level));
+  const auto servers = fresh.cluster.servers.size();
+  {
+    std::lock_guard lock(config_mu_);
+    config_ = std::make_shared<const config::Config>(std::move(fresh));
+  }
   start_probes(std::move(seed));
 
-  std::string msg = "configuration reloaded from " + path + " (" +
-                    std::to_string(config().cluster.servers.size()) + " servers)";
+  std::string msg =
+      "configuration reloaded from " + path + " (" + std::to_string(servers) + " servers)";
   if (!kept.empty()) {
     msg += "; needs a restart, kept running values:";
     for (const auto& k : kept) msg += " " + k;
@@ -200,7 +210,7 @@ policy::Overrides App::overrides() const {
 }
 
 std::string App::drain(const std::string& server, bool drained) {
-  if (!config().cluster.find(server)) return "unknown server '" + server + "'";
+  if (!config()->cluster.find(server)) return "unknown server '" + server + "'";
   {
     std::lock_guard lock(overrides_mu_);
     if (drained)
@@ -215,7 +225,8 @@ std::string App::drain(const std::string& server, bool drained) {
 }
 
 std::string App::promote(const std::string& server, bool force) {
-  const auto* s = config().cluster.find(server);
+  const auto cfg = config();
+  const auto* s = cfg->cluster.find(server);
   if (!s) return "unknown server '" + server + "'";
   if (!s->replica_of.empty()) return server + " is a replica, not a master";
   if (!force) {
@@ -254,13 +265,13 @@ void App::on_consistency_verdict(const std::string& server, bool inconsistent) {
     std::lock_guard lock(overrides_mu_);
     was = overrides_.inconsistent.count(server) > 0;
   }
-  const bool drain = config().consistency.drain_on_inconsistent;
+  const auto cfg = config();
+  const bool drain = cfg->consistency.drain_on_inconsistent;
   if (inconsistent) {
     if (drain) set_inconsistent(server, true);
-    const std::string msg =
-        server + " is inconsistent, requires rebuild" +
-        (drain ? (config().cluster.drain_inconsistent ? ": drained from reads" : "")
-               : " (on_inconsistent: flag, still serving reads)");
+    const std::string msg = server + " is inconsistent, requires rebuild" +
+                            (drain ? (cfg->cluster.drain_inconsistent ? ": drained from reads" : "")
+                                   : " (on_inconsistent: flag, still serving reads)");
     events_.add("consistency", server, msg);
     if (!was) alert("inconsistency", server, msg);
   } else if (was) {
@@ -270,15 +281,15 @@ void App::on_consistency_verdict(const std::string& server, bool inconsistent) {
 }
 
 std::string App::not_primary_reason() const {
-  if (config().cluster.cooperation != config::ClusterConfig::Cooperation::Majority) return "";
+  if (config()->cluster.cooperation != config::ClusterConfig::Cooperation::Majority) return "";
   const auto d = board_.latest();
   if (d && d->known && d->role == "primary") return "";
   const auto snap = snapshot();
   const std::string primary = snap ? snap->coordination.primary_name : "";
   const std::string role = d && d->known ? d->role : "starting";
-  return "this agent (" + config().agent.name + ") is " + role +
+  return "this agent (" + config()->agent.name + ") is " + role +
          ": consistency runs and read_only changes are the primary's (" +
-         (primary.empty() ? "the agent holding the " + config().cluster.lock_prefix +
+         (primary.empty() ? "the agent holding the " + config()->cluster.lock_prefix +
                                 ".primary lock on a majority of the servers"
                           : primary) +
          ")";
@@ -314,7 +325,7 @@ void App::log_role_change(const policy::Decision& d, const probes::Snapshot& sna
   if (!c.enabled || !d.known) return;
   const std::string before = previous_ && previous_->known ? previous_->role : "starting";
   if (before == d.role) return;
-  const std::string name = config().agent.name;
+  const std::string name = config()->agent.name;
   const std::string locks =
       std::to_string(c.locks_held) + " of " + std::to_string(c.servers) + " locks";
   std::string msg = name + " is now " + d.role + " (was " + before + "; holds " + locks;
@@ -328,8 +339,9 @@ void App::log_role_change(const policy::Decision& d, const probes::Snapshot& sna
 
 void App::on_round(probes::SnapshotPtr snapshot) {
   const auto ov = overrides();
+  const auto cfg = config();  // one configuration for the whole round
   auto decision = std::make_shared<policy::Decision>(
-      policy::decide(*snapshot, config(), previous_.get(), ov, clock::steady_ms()));
+      policy::decide(*snapshot, *cfg, previous_.get(), ov, clock::steady_ms()));
 
   if (previous_snapshot_) log_server_changes(*previous_snapshot_, *snapshot);
   log_role_change(*decision, *snapshot);
@@ -353,17 +365,16 @@ void App::on_round(probes::SnapshotPtr snapshot) {
   // Fence the master writes leave before the new writer is published
   // (spoa/writer_actions/writer_actions.h).
   if (writer_actions_)
-    writer_actions_->before_publish(config(), previous_.get(), *decision, *snapshot,
+    writer_actions_->before_publish(*cfg, previous_.get(), *decision, *snapshot,
                                     clock::steady_ms());
   // Operator pin satisfied or impossible: keep it only while it names the writer.
   board_.publish(decision);
   // Sessions are cut after the publish so that reconnecting clients reach the new writer.
-  if (writer_actions_)
-    writer_actions_->after_publish(config(), previous_.get(), *decision, *snapshot);
+  if (writer_actions_) writer_actions_->after_publish(*cfg, previous_.get(), *decision, *snapshot);
   alert_round(*decision, *snapshot);
   {
     std::lock_guard lock(probes_mu_);  // reload may be swapping the engine
-    if (probes_) probes_->set_writer(decision->writer.value_or(config().cluster.masters.front()));
+    if (probes_) probes_->set_writer(decision->writer.value_or(cfg->cluster.masters.front()));
   }
   previous_ = std::move(decision);
   previous_snapshot_ = std::move(snapshot);
@@ -385,7 +396,8 @@ void App::alert_round(const policy::Decision& d, const probes::Snapshot& snap) {
 }
 
 void App::alert(const std::string& kind, const std::string& server, const std::string& message) {
-  const auto& a = config().alerts;
+  const auto cfg = config();
+  const auto& a = cfg->alerts;
   if (a.command.empty() || !alerter_) return;
   alerts::AlertEvent e;
   e.kind = kind;

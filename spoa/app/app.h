@@ -49,9 +49,9 @@ class App {
   std::string promote(const std::string& server, bool force);
   void set_inconsistent(const std::string& server, bool inconsistent);
 
-  // The current configuration. A reference stays valid after a reload (every loaded
-  // configuration is kept: reloads are rare and small).
-  const config::Config& config() const { return *config_.load(std::memory_order_acquire); }
+  // The current configuration, never null. Hold the pointer (not a reference into it) while
+  // using it: a reload replaces it, and the old one lives as long as somebody holds it.
+  config::ConfigPtr config() const;
   // Validates the file, then applies it without closing SPOP connections: probes restart with the
   // state of servers that stayed (same name and address). Returns "" or why the old
   // configuration was kept. Settings that need a restart (listen addresses, threads) are kept
@@ -93,8 +93,8 @@ class App {
   void on_consistency_verdict(const std::string& server, bool inconsistent);
   void alert_round(const policy::Decision& d, const probes::Snapshot& snap);
 
-  std::vector<std::unique_ptr<const config::Config>> configs_;  // all loaded, current last
-  std::atomic<const config::Config*> config_{nullptr};
+  mutable std::mutex config_mu_;  // guards the config_ pointer (swapped by reload)
+  config::ConfigPtr config_;
   std::mutex reload_mu_;
   DecisionBoard board_;
   RouteHandler handler_;

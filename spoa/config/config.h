@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -155,6 +156,10 @@ struct Config {
 
 // Parses and validates; throws ConfigError("cluster.servers[2].replica_of: unknown server 'db09'").
 Config parse_config(const std::string& yaml_text, const std::string& source_name);
+// The agent's current configuration is shared immutable: a reload publishes a new one, and
+// whoever holds the old one (an admin request in flight) keeps it alive until done.
+using ConfigPtr = std::shared_ptr<const Config>;
+
 Config load_config_file(const std::string& path);
 
 // The loopback lab's configuration (tests/lab/myspoa.yaml), built into the binary.

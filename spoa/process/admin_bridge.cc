@@ -32,7 +32,8 @@ admin::ActionReply to_reply(const Request& r) {
 
 admin::StatusInputs AppAdminView::status_inputs() const {
   admin::StatusInputs in;
-  in.config = &app_.config();
+  in.config_owner = app_.config();
+  in.config = in.config_owner.get();
   in.snapshot = app_.snapshot();
   in.decision = app_.decision();
   in.overrides = app_.overrides();
@@ -66,7 +67,7 @@ std::vector<events::Event> AppAdminView::events_since(uint64_t seq) const {
 }
 
 bool AppAdminView::knows_server(const std::string& server) const {
-  return app_.config().cluster.find(server) != nullptr;
+  return app_.config()->cluster.find(server) != nullptr;
 }
 
 std::string AppAdminView::drain(const std::string& server, bool drained) {
