@@ -199,27 +199,29 @@ bool Connection::on_notify(const spop::FrameHeader& h, spop::Bytes payload) {
     refuse(st, "malformed NOTIFY");
     return false;
   }
+  // The ACK is encoded straight into out_; a failed or oversized answer is taken back out.
   spop::AckWriter& ack = worker_.ack_writer();
-  ack.begin(h.stream_id, h.frame_id);
+  ack.begin(h.stream_id, h.frame_id, out_);
   try {
     worker_.handler().on_notify(notify, ack, worker_.index());
   } catch (const std::exception& e) {
     WorkerCounters::bump(c.handler_errors, uint64_t{1});
     spdlog::error("spop {}: notify handler failed: {}", peer_, e.what());
-    ack.begin(h.stream_id, h.frame_id);
+    ack.discard();
+    ack.begin(h.stream_id, h.frame_id, out_);
   }
   if (ack.actions() == 0) ack.set_var(spop::Scope::Txn, kNoopVar, spop::TypedValue::boolean(true));
-  std::string_view frame = ack.finish();
-  if (frame.size() > size_t{max_frame_size_} + 4) {
+  const size_t frame_size = ack.finish().size();
+  if (frame_size > size_t{max_frame_size_} + 4) {
     // The handler's answer cannot be sent whole: send the harmless one rather than kill the link.
     WorkerCounters::bump(c.handler_errors, uint64_t{1});
     spdlog::error("spop {}: ACK of {} bytes exceeds max-frame-size {}, answering no-op", peer_,
-                  frame.size(), max_frame_size_);
-    ack.begin(h.stream_id, h.frame_id);
+                  frame_size, max_frame_size_);
+    ack.discard();
+    ack.begin(h.stream_id, h.frame_id, out_);
     ack.set_var(spop::Scope::Txn, kNoopVar, spop::TypedValue::boolean(true));
-    frame = ack.finish();
+    ack.finish();
   }
-  out_.append(frame);
   WorkerCounters::bump(c.acks, uint64_t{1});
   if (timed) c.record_latency(now_ns() - t0);
   return true;

@@ -212,18 +212,25 @@ struct Notify {
 Status parse_notify(Bytes payload, Notify& out);
 
 // ---- ACK ----
-// Builds one ACK frame into a reusable buffer: begin(), any number of set_var/unset_var, finish().
+// Builds one ACK frame: begin(), any number of set_var/unset_var, finish(). The frame is encoded
+// in place at the end of the caller's buffer (the connection's output buffer: no copy), or, with
+// the two-argument begin(), into the writer's own reused buffer.
 class AckWriter {
  public:
-  void begin(uint64_t stream_id, uint64_t frame_id);
+  void begin(uint64_t stream_id, uint64_t frame_id, std::string& out);
+  void begin(uint64_t stream_id, uint64_t frame_id) { begin(stream_id, frame_id, own_); }
   void set_var(Scope scope, std::string_view name, const TypedValue& value);
   void unset_var(Scope scope, std::string_view name);
-  // Patches the length prefix; returns the whole frame (valid until the next begin()).
+  // Patches the length prefix; returns the whole frame (valid until its buffer changes).
   std::string_view finish();
+  // Removes the frame begun last from its buffer, leaving the buffer as begin() found it.
+  void discard();
   size_t actions() const { return actions_; }
 
  private:
-  std::string buf_;
+  std::string own_;
+  std::string* out_ = nullptr;  // where the current frame goes
+  size_t start_ = 0;            // its offset in *out_
   size_t actions_ = 0;
 };
 

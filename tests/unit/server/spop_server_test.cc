@@ -5,6 +5,8 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <stdexcept>
+#include <string>
 #include <thread>
 
 #include "spoa/server/spop_server.h"
@@ -28,6 +30,15 @@ class TestHandler : public server::NotifyHandler {
       const spop::TypedValue* intent = notify.arg(m, "intent");
       if (intent == nullptr || intent->type != spop::DataType::String) continue;
       if (intent->str == "none") return;
+      if (intent->str == "throw") {  // half an answer, then a failure: none of it may be sent
+        ack.set_var(spop::Scope::Sess, "backend", spop::TypedValue::string("be_half"));
+        throw std::runtime_error("handler failed");
+      }
+      if (intent->str == "huge") {  // an answer larger than the negotiated frame size
+        ack.set_var(spop::Scope::Sess, "backend",
+                    spop::TypedValue::string(std::string(20000, 'x')));
+        return;
+      }
       ack.set_var(spop::Scope::Sess, "backend",
                   spop::TypedValue::string(intent->str == "write" ? "be_db01" : "be_db03"));
     }
@@ -142,6 +153,34 @@ TEST_CASE("an ACK is never empty: a handler adding nothing gets the no-op set-va
   CHECK((*actions)[0].type == 1);
   CHECK((*actions)[0].scope == static_cast<uint8_t>(spop::Scope::Txn));
   CHECK((*actions)[0].name == "noop");
+}
+
+// The ACK is encoded straight into the connection's output buffer: a failed or oversized answer
+// must be taken back out without touching the ACKs queued before it in the same buffer.
+TEST_CASE("a failing or oversized answer becomes a no-op ACK; the ACKs around it are intact",
+          "[server]") {
+  Fixture fx(opts(1, 16384));
+  Client c(fx.server->port());
+  hello(c);
+  // One send: the four NOTIFYs are parsed in one read, their ACKs queued in one output buffer.
+  REQUIRE(c.send(testing::notify_frame(1, 1, "write") + testing::notify_frame(1, 2, "throw") +
+                 testing::notify_frame(1, 3, "huge") + testing::notify_frame(1, 4, "read")));
+  require_ack(c, 1, 1, "be_db01");
+  for (uint64_t id : {2, 3}) {
+    auto f = c.read_frame();
+    REQUIRE(f);
+    REQUIRE(f->header.type == FrameType::Ack);
+    CHECK(f->header.frame_id == id);
+    auto actions = testing::decode_ack(f->payload);
+    REQUIRE(actions);
+    REQUIRE(actions->size() == 1);
+    CHECK((*actions)[0].scope == static_cast<uint8_t>(spop::Scope::Txn));
+    CHECK((*actions)[0].name == "noop");
+  }
+  require_ack(c, 1, 4, "be_db03");
+  REQUIRE(eventually([&] { return fx.server->counters().acks == 4; }));
+  CHECK(fx.server->counters().handler_errors == 2);
+  CHECK(fx.server->counters().protocol_errors == 0);
 }
 
 TEST_CASE("a NOTIFY with zero messages is ACKed", "[server]") {

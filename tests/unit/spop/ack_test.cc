@@ -75,3 +75,37 @@ TEST_CASE("ACK: finish() without begin() is empty", "[spop][ack]") {
   AckWriter w;
   CHECK(w.finish().empty());
 }
+
+TEST_CASE("ACK: encoded in place after what the output buffer already holds", "[spop][ack]") {
+  AckWriter own;
+  own.begin(3, 4);
+  own.set_var(Scope::Sess, "backend", TypedValue::string("be_db01"));
+  const std::string alone(own.finish());
+
+  std::string out = "queued-bytes";  // an earlier frame still waiting to be sent
+  AckWriter w;
+  w.begin(3, 4, out);
+  w.set_var(Scope::Sess, "backend", TypedValue::string("be_db01"));
+  const std::string_view frame = w.finish();
+  CHECK(frame == alone);
+  CHECK(out == "queued-bytes" + alone);
+  CHECK(frame.data() == out.data() + 12);  // a view into the output buffer: no copy
+
+  // A second frame follows the first; discard() takes only the last one back out.
+  w.begin(3, 5, out);
+  w.set_var(Scope::Sess, "backend", TypedValue::string("be_db02"));
+  w.finish();
+  CHECK(out.size() > 12 + alone.size());
+  w.discard();
+  CHECK(w.actions() == 0);
+  CHECK(out == "queued-bytes" + alone);
+}
+
+TEST_CASE("ACK: discard() before finish() leaves the output buffer as it was", "[spop][ack]") {
+  std::string out = "abc";
+  AckWriter w;
+  w.begin(1, 1, out);
+  w.set_var(Scope::Sess, "x", TypedValue::boolean(true));
+  w.discard();
+  CHECK(out == "abc");
+}
