@@ -93,7 +93,12 @@ ProbeEngine::ProbeEngine(const config::Config& cfg, SnapshotPtr previous, Clock 
     initial->round = previous_->round;
     round_ = previous_->round;
   }
-  snapshot_.store(std::move(initial));
+  snapshot_ = std::move(initial);  // no other thread yet
+}
+
+SnapshotPtr ProbeEngine::snapshot() const {
+  std::lock_guard lock(snapshot_mu_);
+  return snapshot_;
 }
 
 const ServerState* ProbeEngine::seed_for(const config::ServerConfig& s) const {
@@ -343,7 +348,7 @@ void ProbeEngine::launch_lock(size_t i) {
 void ProbeEngine::on_lock_result(size_t i, uint64_t round, bool counted, QueryOutcome&& o) {
   LockObservation obs;
   if (o.ok && !o.results.empty()) {
-    obs = parse_lock_result(o.results.back());
+    obs = parse_lock_result(o.results.back(), election_->peers());
   } else {
     obs.error = o.error.empty() ? "lock statement failed" : o.error;
   }
@@ -453,7 +458,10 @@ void ProbeEngine::publish() {
   published_ = true;
   auto snap = std::make_shared<Snapshot>(book_.build(round_));
   SnapshotPtr p = std::move(snap);
-  snapshot_.store(p, std::memory_order_release);
+  {
+    std::lock_guard lock(snapshot_mu_);
+    snapshot_ = p;
+  }
   if (on_round_) on_round_(p);
 }
 

@@ -66,7 +66,9 @@ class ProbeEngine {
   void start();
   void stop();  // idempotent; joins the engine thread
 
-  SnapshotPtr snapshot() const { return snapshot_.load(std::memory_order_acquire); }
+  // The latest round's snapshot, never null. Cold path (admin, reload): a mutex, not
+  // std::atomic<shared_ptr> (libstdc++ 12 guards that with a lock bit ThreadSanitizer cannot see).
+  SnapshotPtr snapshot() const;
 
   // The server that receives heartbeat writes (default masters[0]). Thread-safe.
   void set_writer(std::string name);
@@ -137,7 +139,8 @@ class ProbeEngine {
   bool exec_open_ = false;                  // the loop will still drain exec_queue_
 
   RoundCallback on_round_;
-  std::atomic<std::shared_ptr<const Snapshot>> snapshot_;
+  mutable std::mutex snapshot_mu_;
+  SnapshotPtr snapshot_;  // guarded by snapshot_mu_
 
   struct AtomicCounters {
     std::atomic<uint64_t> rounds{0}, probes_ok{0}, probes_failed{0}, skipped_busy{0}, catch_up{0},
