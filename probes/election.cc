@@ -19,7 +19,7 @@ std::optional<int64_t> int_column(const ResultSet& rs, std::string_view name) {
 
 }  // namespace
 
-LockObservation parse_lock_result(const ResultSet& rs) {
+LockObservation parse_lock_result(const ResultSet& rs, size_t peers) {
   LockObservation o;
   const auto me = int_column(rs, "me");
   if (rs.rows.size() != 1 || !me) {
@@ -30,15 +30,23 @@ LockObservation parse_lock_result(const ResultSet& rs) {
   const auto holder = int_column(rs, "holder");  // NULL: free (nobody holds it)
   o.held = holder && *holder == *me;
   o.held_elsewhere = holder && *holder != *me;
+  for (size_t k = 0; o.held_elsewhere && k < peers; ++k) {
+    const auto peer = int_column(rs, "peer" + std::to_string(k));
+    if (peer && *peer == *holder) o.holder_peer = static_cast<int>(k);
+  }
   return o;
 }
 
-Election::Election(size_t servers, std::string lock_prefix, std::string agent_name)
+Election::Election(size_t servers, std::string lock_prefix, std::string agent_name,
+                   std::vector<std::string> peers)
     : primary_lock_(lock_prefix + ".primary"),
       agent_lock_(lock_prefix + ".agent." + agent_name),
       agent_name_(std::move(agent_name)),
       last_(servers),
-      named_(servers, false) {}
+      named_(servers, false) {
+  for (auto& p : peers) peers_.push_back(lock_prefix + ".agent." + p);
+  peer_names_ = std::move(peers);
+}
 
 std::string Election::statement(size_t i) const {
   // Lock names are validated by the config loader ([A-Za-z0-9_.-]): no quoting issue.
@@ -47,7 +55,10 @@ std::string Election::statement(size_t i) const {
   if (i < last_.size() && last_[i].held) return "SELECT " + holder;
   std::string sql = "SELECT GET_LOCK('" + primary_lock_ + "', 0) AS got, ";
   if (i >= named_.size() || !named_[i]) sql += "GET_LOCK('" + agent_lock_ + "', 0) AS named, ";
-  return sql + holder;
+  sql += holder;
+  for (size_t k = 0; k < peers_.size(); ++k)
+    sql += ", IS_USED_LOCK('" + peers_[k] + "') AS peer" + std::to_string(k);
+  return sql;
 }
 
 void Election::observe(size_t i, const LockObservation& o) {
@@ -70,6 +81,11 @@ CoordinationState Election::tally(int64_t now_ms) {
   primary_ = c.primary;
   c.primary_since_ms = c.primary ? primary_since_ms_ : 0;
   c.primary_name = c.primary ? agent_name_ : "";
+  for (size_t k = 0; !c.primary && k < peer_names_.size(); ++k) {
+    int held = 0;
+    for (const auto& o : last_) held += o.holder_peer == static_cast<int>(k) ? 1 : 0;
+    if (held * 2 > c.servers) c.primary_name = peer_names_[k];
+  }
   return c;
 }
 

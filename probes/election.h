@@ -6,8 +6,10 @@
 // Per server and round: where this agent does not hold '<prefix>.primary' yet,
 //   SELECT GET_LOCK('<prefix>.primary', 0) AS got, GET_LOCK('<prefix>.agent.<name>', 0) AS named,
 //          IS_USED_LOCK('<prefix>.primary') AS holder, CONNECTION_ID() AS me
-// (the agent lock lets an operator match the holder's connection to an agent name; it is taken
-// once per connection); where it holds it, only the cheap check
+//          [, IS_USED_LOCK('<prefix>.agent.<peer>') AS peer0, ...]
+// (the agent lock names the connection: a secondary that knows its peers' names, cluster.agents,
+// finds which of them holds the primary lock; the agent lock is taken once per connection); where
+// it holds it, only the cheap check
 //   SELECT IS_USED_LOCK('<prefix>.primary') AS holder, CONNECTION_ID() AS me
 // GET_LOCK(..., 0) never waits. Holding means holder == me. A connection that fails, times out or
 // is closed released its locks on the server (the engine closes it), so it counts as not held.
@@ -27,18 +29,24 @@ struct LockObservation {
   bool answered = false;        // the statement ran and its row parsed
   bool held = false;            // this connection holds <prefix>.primary
   bool held_elsewhere = false;  // another connection holds it
+  int holder_peer = -1;         // held elsewhere by peer k's lock connection (peer<k> == holder)
   std::string error;            // why not answered
 };
 
 // Parses the single row of either statement; a missing or malformed row is an error value.
-LockObservation parse_lock_result(const ResultSet& rs);
+// `peers`: how many peer<k> columns the statement asked for.
+LockObservation parse_lock_result(const ResultSet& rs, size_t peers = 0);
 
 class Election {
  public:
-  Election(size_t servers, std::string lock_prefix, std::string agent_name);
+  // peers: the other cooperating agents' names (cluster.agents without this one), to name the
+  // primary when this agent is not it.
+  Election(size_t servers, std::string lock_prefix, std::string agent_name,
+           std::vector<std::string> peers = {});
 
   const std::string& primary_lock() const { return primary_lock_; }
   const std::string& agent_lock() const { return agent_lock_; }
+  size_t peers() const { return peers_.size(); }
 
   // The statement for server i this round (see above).
   std::string statement(size_t i) const;
@@ -49,11 +57,15 @@ class Election {
   void lost(size_t i) { observe(i, LockObservation{}); }
 
   // The tally: primary when the locks held are more than half of ALL servers. Becoming primary
-  // stamps primary_since_ms with now_ms; losing the majority clears it at once.
+  // stamps primary_since_ms with now_ms; losing the majority clears it at once. primary_name is
+  // this agent's name when primary, else the peer whose lock connection holds the primary lock on
+  // more than half of all servers ("" when unknown).
   CoordinationState tally(int64_t now_ms);
 
  private:
   std::string primary_lock_, agent_lock_, agent_name_;
+  std::vector<std::string> peers_;       // their agent lock names
+  std::vector<std::string> peer_names_;  // their agent names
   std::vector<LockObservation> last_;
   std::vector<bool> named_;  // the agent lock was taken on the current connection
   bool primary_ = false;

@@ -17,9 +17,13 @@ RoundBook::RoundBook(const config::Config& cfg, const SnapshotPtr& previous, Clo
       e.added_by_reload = previous != nullptr;
     servers_.push_back(std::move(e));
   }
-  if (cfg.cluster.cooperation == config::ClusterConfig::Cooperation::Majority)
-    election_ =
-        std::make_unique<Election>(servers_.size(), cfg.cluster.lock_prefix, cfg.agent.name);
+  if (cfg.cluster.cooperation == config::ClusterConfig::Cooperation::Majority) {
+    std::vector<std::string> peers;
+    for (const auto& a : cfg.cluster.agents)
+      if (a != cfg.agent.name) peers.push_back(a);
+    election_ = std::make_unique<Election>(servers_.size(), cfg.cluster.lock_prefix, cfg.agent.name,
+                                           std::move(peers));
+  }
 }
 
 ServerHealth::Update RoundBook::observe(size_t i, ProbeResult r) {

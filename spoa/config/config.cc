@@ -188,7 +188,8 @@ void parse_consistency(const YAML::Node& node, ConsistencyConfig& k) {
 
 // Cooperating agents (issue 12): agent.name, cluster.cooperation, lock_prefix,
 // master_failure_timeout_ms. Lock names are `<lock_prefix>.primary` and
-// `<lock_prefix>.agent.<agent.name>`; MySQL limits a lock name to 64 characters.
+// `<lock_prefix>.agent.<agent.name>`; MySQL limits a lock name to 64 characters. cluster.agents
+// (optional) names every cooperating agent so that a secondary can name the primary.
 void parse_cooperation(const YAML::Node& root, Config& c) {
   if (const auto agent = root["agent"]) read(agent, "agent", "name", c.agent.name);
   if (c.agent.name.empty()) {
@@ -208,6 +209,7 @@ void parse_cooperation(const YAML::Node& root, Config& c) {
     fail("cluster.cooperation", "must be 'standalone' or 'majority', got '" + mode + "'");
   read(cluster, "cluster", "lock_prefix", cl.lock_prefix);
   read(cluster, "cluster", "master_failure_timeout_ms", cl.master_failure_timeout_ms);
+  read(cluster, "cluster", "agents", cl.agents);
   if (cl.master_failure_timeout_ms < 0) fail("cluster.master_failure_timeout_ms", "must be >= 0");
   const auto plain = [](const std::string& s) {
     for (char ch : s)
@@ -222,6 +224,14 @@ void parse_cooperation(const YAML::Node& root, Config& c) {
   if (cl.lock_prefix.size() + c.agent.name.size() + 7 > 64)
     fail("agent.name", "'" + cl.lock_prefix + ".agent." + c.agent.name +
                            "' is longer than MySQL's 64-character lock names");
+  std::set<std::string> agents;
+  for (const auto& a : cl.agents) {
+    if (!plain(a)) fail("cluster.agents", "names must be [A-Za-z0-9_.-], got '" + a + "'");
+    if (cl.lock_prefix.size() + a.size() + 7 > 64)
+      fail("cluster.agents", "'" + cl.lock_prefix + ".agent." + a +
+                                 "' is longer than MySQL's 64-character lock names");
+    if (!agents.insert(a).second) fail("cluster.agents", "duplicate agent '" + a + "'");
+  }
   if (!cl.manage_read_only)
     fail("cluster.cooperation",
          "majority requires cluster.manage_read_only: true (the primary moves writes by setting "
@@ -330,7 +340,7 @@ Config parse_config(const std::string& yaml_text, const std::string& source_name
   check_keys(cluster, "cluster",
              {"masters", "servers", "failback", "drain_inconsistent", "masters_in_read_pool",
               "promotion_wait_ms", "rejoin_grace_ms", "fence", "manage_read_only", "cooperation",
-              "lock_prefix", "master_failure_timeout_ms"});
+              "lock_prefix", "master_failure_timeout_ms", "agents"});
   auto& cl = c.cluster;
   read(cluster, "cluster", "masters", cl.masters);
   read(cluster, "cluster", "drain_inconsistent", cl.drain_inconsistent);

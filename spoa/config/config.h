@@ -100,6 +100,10 @@ struct ClusterConfig {
   // Majority mode: how long the primary holds a failover while replicas of the writer it cannot
   // reach still replicate from it (this agent's path is broken, not the master).
   int master_failure_timeout_ms = 10000;
+  // Majority mode, optional: the agent.name of every cooperating agent (this one may be listed,
+  // so all agents can share one file). A secondary then names the primary (/status, its refusals)
+  // by matching the primary lock's holder to the peers' '<lock_prefix>.agent.<name>' locks.
+  std::vector<std::string> agents;
 
   const ServerConfig* find(const std::string& name) const {
     for (const auto& s : servers)

@@ -137,6 +137,7 @@ write_lb_config() {
     yaml_set "$f" agent name "lb$lb"
     yaml_set "$f" cluster cooperation majority
     yaml_set "$f" cluster manage_read_only true
+    yaml_set "$f" cluster agents "[lb1, lb2]"  # so a secondary names the primary
   fi
   lb_ctx 1
 }

@@ -147,8 +147,10 @@ sc_start() {
   res=$(curl -s --max-time 3 -X POST -d '' -w ' %{http_code}' "http://127.0.0.1:$(admin_port "$o")/checksum/run")
   local named
   named=$(status_of "$o" | jq -r '.coordination.primary // empty')
-  # The primary's name when the secondary knows it (coordination.primary), else the lock it holds.
-  [[ $res == *" 409" && $res == *"is secondary"* && $res == *"(${named:-the agent holding}"* ]]
+  # The lab lists both agents (cluster.agents): the secondary knows the primary's name.
+  [[ $named == "lb${p:-?}" && $line == *"primary lb${p:-?}"* ]]
+  check "start: the secondary names the primary: /status coordination.primary '$named', myspoactl '$line'" $?
+  [[ $res == *" 409" && $res == *"is secondary"* && $res == *"(lb${p:-?})"* ]]
   check "start: a checksum run on the secondary is refused (409) naming the primary: $res" $?
   sampler_verdict start
 }

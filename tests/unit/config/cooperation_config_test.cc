@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include <string>
+#include <vector>
 
 #include "spoa/config/config.h"
 #include "tests/unit/config/config_fixture.h"
@@ -23,15 +24,16 @@ TEST_CASE("cooperation defaults to standalone with the host name as agent name")
 }
 
 TEST_CASE("majority mode with manage_read_only and its keys") {
-  const auto c =
-      parse_config(with_cluster("  cooperation: majority\n  manage_read_only: true\n"
-                                "  lock_prefix: lab\n  master_failure_timeout_ms: 4000\n",
-                                "agent: { name: lb1 }\n"),
-                   "test.yaml");
+  const auto c = parse_config(with_cluster("  cooperation: majority\n  manage_read_only: true\n"
+                                           "  lock_prefix: lab\n  master_failure_timeout_ms: 4000\n"
+                                           "  agents: [lb1, lb2]\n",
+                                           "agent: { name: lb1 }\n"),
+                              "test.yaml");
   CHECK(c.cluster.cooperation == ClusterConfig::Cooperation::Majority);
   CHECK(c.cluster.lock_prefix == "lab");
   CHECK(c.cluster.master_failure_timeout_ms == 4000);
   CHECK(c.agent.name == "lb1");
+  CHECK(c.cluster.agents == std::vector<std::string>{"lb1", "lb2"});
 }
 
 TEST_CASE("majority mode requires manage_read_only and says so") {
@@ -51,4 +53,11 @@ TEST_CASE("cooperation errors name the key") {
   CHECK_THAT(error_of(with_cluster("  cooperation: majority\n  manage_read_only: true\n",
                                    "agent: { name: " + std::string(60, 'x') + " }\n")),
              Contains("64-character"));
+  const std::string majority = "  cooperation: majority\n  manage_read_only: true\n";
+  CHECK_THAT(error_of(with_cluster(majority + "  agents: [lb1, \"lb 2\"]\n")),
+             Contains("cluster.agents: names must be [A-Za-z0-9_.-], got 'lb 2'"));
+  CHECK_THAT(error_of(with_cluster(majority + "  agents: [lb1, lb1]\n")),
+             Contains("cluster.agents: duplicate agent 'lb1'"));
+  CHECK_THAT(error_of(with_cluster(majority + "  agents: [" + std::string(60, 'y') + "]\n")),
+             Contains("cluster.agents"));
 }

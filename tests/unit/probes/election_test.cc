@@ -124,3 +124,52 @@ TEST_CASE("tally over time: primary_since is kept while primary and reset on ste
   CHECK(c.primary);
   CHECK(c.primary_since_ms == 6250);  // a new term
 }
+
+namespace {
+// A non-holder's row with two peer columns: the primary lock's holder is connection 42; peer0's
+// agent lock is on connection 42 or 43, peer1's on 44.
+LockObservation held_by_peer(int peer_on_holder) {
+  ResultSet rs;
+  rs.columns = {"got", "holder", "me", "peer0", "peer1"};
+  rs.rows.push_back({std::string("0"), std::string("42"), std::string("17"),
+                     std::string(peer_on_holder == 0 ? "42" : "43"),
+                     std::string(peer_on_holder == 1 ? "42" : "44")});
+  return parse_lock_result(rs, 2);
+}
+}  // namespace
+
+TEST_CASE("peers: a secondary names the agent whose lock connection holds the primary lock") {
+  Election e(5, "myspoa", "lb1", {"lb2", "lb3"});
+  CHECK(e.statement(0) ==
+        "SELECT GET_LOCK('myspoa.primary', 0) AS got, GET_LOCK('myspoa.agent.lb1', 0) AS named, "
+        "IS_USED_LOCK('myspoa.primary') AS holder, CONNECTION_ID() AS me, "
+        "IS_USED_LOCK('myspoa.agent.lb2') AS peer0, IS_USED_LOCK('myspoa.agent.lb3') AS peer1");
+  CHECK(held_by_peer(0).holder_peer == 0);
+  CHECK(held_by_peer(1).holder_peer == 1);
+  CHECK(held_by_peer(-1).holder_peer == -1);  // held by a connection no known peer holds
+  CHECK(held_by_peer(-1).held_elsewhere);
+  CHECK(mine().holder_peer == -1);
+
+  SECTION("lb3 on three of five servers: lb3 is the primary") {
+    for (size_t i = 0; i < 3; ++i) e.observe(i, held_by_peer(1));
+    e.observe(3, held_by_peer(0));  // a stale view of one server does not outvote the majority
+    e.lost(4);
+    const auto c = e.tally(0);
+    CHECK(std::string(c.role()) == "secondary");
+    CHECK(c.primary_name == "lb3");
+  }
+  SECTION("no peer on a majority: unknown") {
+    e.observe(0, held_by_peer(1));
+    e.observe(1, held_by_peer(1));
+    e.observe(2, held_by_peer(-1));
+    e.observe(3, held_by_peer(0));
+    e.observe(4, theirs());
+    CHECK(e.tally(0).primary_name.empty());
+  }
+  SECTION("this agent primary: its own name, peers aside") {
+    for (size_t i = 0; i < 3; ++i) e.observe(i, mine());
+    e.observe(3, held_by_peer(1));
+    e.observe(4, held_by_peer(1));
+    CHECK(e.tally(0).primary_name == "lb1");
+  }
+}
