@@ -55,7 +55,8 @@ def new_writer(change):
     m = re.search(r"failback: (\S+) preferred", change)
     if m:
         return m.group(1)
-    m = re.search(r"(\S+) takes writes", change)
+    # "db01 takes writes (...)", or "... master: db01 (read_only=0) takes writes"
+    m = re.search(r"(\S+)(?: \([^)]*\))? takes writes", change)
     return m.group(1) if m else None
 
 

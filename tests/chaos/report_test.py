@@ -115,6 +115,15 @@ def main():
         expect("per-lb: a write through lb1 on db02 is late (lb1's agent named db01)",
                rc == 1 and row(out, "writes on a former writer > 1000 ms after") == "1", out)
 
+        # The majority policy's wording when the one writable master changes under the agent
+        # (the 30-minute soak of 2026-12-03 read "(read_only=0)" as the writer's name).
+        log1 = start + [(2000, "writer change: no writable master: writes refused (was db01)"),
+                        (2500, "writer change: db02 is no longer the one writable master: "
+                               "db01 (read_only=0) takes writes")]
+        rc, out = run_case(d, log1, start, [], [(1, 1000, 1), (1, 4500, 1)], agree)
+        expect("wording: 'db01 (read_only=0) takes writes' names db01 as the writer",
+               rc == 0 and row(out, "writes on a former writer > 1000 ms after") == "0", out)
+
         faults = [(2500, "inject", "agent-freeze", "agent2"), (4000, "revert", "agent-freeze", "agent2")]
         rc, out = run_case(d, start, start, faults, [(1, 1000, 1), (2, 3000, 2)], agree)
         expect("freeze: a write through lb2 during agent2's freeze is a fallback write",
