@@ -3,8 +3,12 @@
 namespace myspoa::writer_actions {
 
 bool seen_writable(const probes::Snapshot& snap, const std::string& master) {
+  // The last probe's answer, not the hysteresis: a master held Down (flap damping, rise not
+  // reached yet after a restart with read_only=0) that answers writable is fenced all the same.
+  // Otherwise another agent that sees it Up would see two writable masters and refuse writes
+  // for the whole hold, and HAProxy's fallback could write to it.
   const auto* st = snap.find(master);
-  return st && st->up() && st->last.ok && !st->last.read_only;
+  return st && st->last.ok && !st->last.read_only;
 }
 
 std::vector<ReadOnlyAction> plan_read_only_majority(const MajorityReadOnlyInput& in,

@@ -40,7 +40,8 @@ std::vector<ReadOnlyAction> plan_read_only_majority(const MajorityReadOnlyInput&
                                                     const probes::Snapshot& snap,
                                                     const config::ClusterConfig& cluster);
 
-// A master this agent's last probe saw answering with read_only=0.
+// A master this agent's last probe saw answering with read_only=0, whatever its liveness (a
+// master held Down by flap damping or not yet risen is seen writable too).
 bool seen_writable(const probes::Snapshot& snap, const std::string& master);
 
 // Since when (steady ms) no configured master has been seen writable, given the previous value

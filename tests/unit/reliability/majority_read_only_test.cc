@@ -117,3 +117,21 @@ TEST_CASE("none_writable_since: since when no master has been seen writable") {
   CHECK(since == 0);
   CHECK(none_writable_since(snap(true, true, true, true), masters, since, 2250) == 2250);
 }
+
+TEST_CASE("majority read_only: a writable master held Down by the hysteresis is fenced too") {
+  // Found by the two-balancer soak: db01 restarted with read_only=0 (its my.cnf) and flapping, so
+  // held Down here for 25 s, while the other agent saw it Up and writable next to db02 and refused
+  // every write, and HAProxy's fallback wrote to it. The last probe answered: fence it.
+  const auto c = cluster();
+  for (const bool flapping : {true, false}) {  // flap hold, or rise not reached yet
+    auto s = snap(true, false, true, false);
+    s.servers[0].liveness = myspoa::probes::Liveness::Down;
+    s.servers[0].flapping = flapping;
+    CHECK(describe(plan_read_only_majority(primary("db02"), s, c)) == "db01=ro ");
+    CHECK(writer_actions::seen_writable(s, "db01"));
+    // ... and it keeps the new writer's read_only=0 waiting: a master is still seen writable.
+    s.servers[1].last.read_only = true;
+    CHECK(describe(plan_read_only_majority(primary("db02", 5000), s, c)) == "db01=ro ");
+    CHECK(writer_actions::none_writable_since(s, c.masters, 0, 100000) == 0);
+  }
+}
