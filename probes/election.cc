@@ -38,12 +38,13 @@ LockObservation parse_lock_result(const ResultSet& rs, size_t peers) {
 }
 
 Election::Election(size_t servers, std::string lock_prefix, std::string agent_name,
-                   std::vector<std::string> peers)
+                   std::vector<std::string> peers, uint64_t seed)
     : primary_lock_(lock_prefix + ".primary"),
       agent_lock_(lock_prefix + ".agent." + agent_name),
       agent_name_(std::move(agent_name)),
       last_(servers),
-      named_(servers, false) {
+      named_(servers, false),
+      rng_(seed != 0 ? seed : std::random_device{}()) {
   for (auto& p : peers) peers_.push_back(lock_prefix + ".agent." + p);
   peer_names_ = std::move(peers);
 }
@@ -52,13 +53,17 @@ std::string Election::statement(size_t i) const {
   // Lock names are validated by the config loader ([A-Za-z0-9_.-]): no quoting issue.
   const std::string holder =
       "IS_USED_LOCK('" + primary_lock_ + "') AS holder, CONNECTION_ID() AS me";
-  if (i < last_.size() && last_[i].held) return "SELECT " + holder;
+  std::string peers;
+  for (size_t k = 0; k < peers_.size(); ++k)
+    peers += ", IS_USED_LOCK('" + peers_[k] + "') AS peer" + std::to_string(k);
+  const bool held = i < last_.size() && last_[i].held;
+  if (held && release_)  // the select list runs left to right: holder is read after the release
+    return "SELECT RELEASE_LOCK('" + primary_lock_ + "') AS released, " + holder + peers;
+  if (held) return "SELECT " + holder;
+  if (backoff_ > 0) return "SELECT " + holder + peers;  // look, don't take
   std::string sql = "SELECT GET_LOCK('" + primary_lock_ + "', 0) AS got, ";
   if (i >= named_.size() || !named_[i]) sql += "GET_LOCK('" + agent_lock_ + "', 0) AS named, ";
-  sql += holder;
-  for (size_t k = 0; k < peers_.size(); ++k)
-    sql += ", IS_USED_LOCK('" + peers_[k] + "') AS peer" + std::to_string(k);
-  return sql;
+  return sql + holder + peers;
 }
 
 void Election::observe(size_t i, const LockObservation& o) {
@@ -77,6 +82,13 @@ CoordinationState Election::tally(int64_t now_ms) {
     if (o.held_elsewhere) c.locks_held_elsewhere++;
   }
   c.primary = c.locks_held * 2 > c.servers;
+  if (!c.primary && c.locks_held > 0) {
+    release_ = true;
+    backoff_ = 1 + static_cast<int>(rng_() % 4);
+  } else {
+    release_ = false;
+    if (backoff_ > 0) --backoff_;
+  }
   if (c.primary && !primary_) primary_since_ms_ = now_ms;
   primary_ = c.primary;
   c.primary_since_ms = c.primary ? primary_since_ms_ : 0;

@@ -13,9 +13,18 @@
 //   SELECT IS_USED_LOCK('<prefix>.primary') AS holder, CONNECTION_ID() AS me
 // GET_LOCK(..., 0) never waits. Holding means holder == me. A connection that fails, times out or
 // is closed released its locks on the server (the engine closes it), so it counts as not held.
+//
+// Without a majority an agent holds nothing (as MaxScale's majority locks do): locks kept by an
+// agent that is not primary can only split the vote (2 + 2 of 5 with one server down: nobody is
+// primary, nobody moves writes, until something changes). So a tally that is not primary while
+// holding locks makes the next round release them,
+//   SELECT RELEASE_LOCK('<prefix>.primary') AS released, <holder, me, peers as above>
+// and the agent then only looks (no GET_LOCK) for a random 1..4 rounds, so that two agents that
+// both released do not take the servers back in lockstep.
 #pragma once
 
 #include <cstdint>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -41,8 +50,9 @@ class Election {
  public:
   // peers: the other cooperating agents' names (cluster.agents without this one), to name the
   // primary when this agent is not it.
+  // seed: the back-off's random generator (0: from std::random_device).
   Election(size_t servers, std::string lock_prefix, std::string agent_name,
-           std::vector<std::string> peers = {});
+           std::vector<std::string> peers = {}, uint64_t seed = 0);
 
   const std::string& primary_lock() const { return primary_lock_; }
   const std::string& agent_lock() const { return agent_lock_; }
@@ -59,7 +69,10 @@ class Election {
   // The tally: primary when the locks held are more than half of ALL servers. Becoming primary
   // stamps primary_since_ms with now_ms; losing the majority clears it at once. primary_name is
   // this agent's name when primary, else the peer whose lock connection holds the primary lock on
-  // more than half of all servers ("" when unknown).
+  // more than half of all servers ("" when unknown). Not primary while holding locks: the next
+  // statements release them, then a back-off (see above).
+  // Rounds left before this agent tries GET_LOCK again (0: it tries).
+  int backoff_rounds() const { return backoff_; }
   CoordinationState tally(int64_t now_ms);
 
  private:
@@ -69,6 +82,9 @@ class Election {
   std::vector<LockObservation> last_;
   std::vector<bool> named_;  // the agent lock was taken on the current connection
   bool primary_ = false;
+  bool release_ = false;  // the next statements release the locks held
+  int backoff_ = 0;
+  std::mt19937_64 rng_;
   int64_t primary_since_ms_ = 0;
 };
 

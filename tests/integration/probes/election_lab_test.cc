@@ -146,16 +146,20 @@ TEST_CASE("majority election on the lab: one primary, takeover within a round, t
   CHECK(wait_for(b, 2 * kInterval + kSlackMs, [](auto& c) { return c.locks_held == 5; }) >= 0);
   a.reset();
 
-  // Another prefix, 4 servers of which 2 are reachable: 2 of 4 is no majority.
+  // Another prefix, 4 servers of which 2 are reachable: 2 of 4 is no majority. Without a
+  // majority the agent lets its locks go again (then backs off and retries): never primary.
   ProbeEngine tie(majority_config("lbC", prefix + "t", {1, 2, 0, 0}));
   tie.start();
   REQUIRE(wait_for(tie, 3000, [](auto& c) { return c.locks_held == 2; }) >= 0);
-  std::this_thread::sleep_for(std::chrono::milliseconds(3 * kInterval));
-  const auto ct = tie.snapshot()->coordination;
-  CHECK(ct.servers == 4);
-  CHECK(ct.locks_held == 2);
-  CHECK_FALSE(ct.primary);
-  CHECK(std::string(ct.role()) == "none");
+  CHECK(wait_for(tie, 3 * kInterval + kSlackMs, [](auto& c) { return c.locks_held == 0; }) >= 0);
+  for (int i = 0; i < 20; ++i) {
+    const auto ct = tie.snapshot()->coordination;
+    CHECK(ct.servers == 4);
+    CHECK(ct.locks_held <= 2);
+    CHECK_FALSE(ct.primary);
+    CHECK(std::string(ct.role()) == "none");
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
   tie.stop();
   b.stop();
 }
