@@ -139,6 +139,21 @@ TEST_CASE("DecisionBoard: each worker picks up the newest decision; unread ones 
   CHECK(board.latest()->generation == 3);
 }
 
+TEST_CASE("DecisionBoard: workers share the published decision, no copy; it lives while held") {
+  DecisionBoard board(2);
+  auto d = std::make_shared<Decision>(healthy({{"db03", 100}}));
+  const Decision* published = d.get();
+  board.publish(d);
+  d.reset();
+  CHECK(&board.for_worker(0) == published);
+  CHECK(&board.for_worker(1) == published);
+  CHECK(board.latest().get() == published);
+  // A newer decision: worker 0 moves on, worker 1 (not called yet) still holds the old one.
+  board.publish(std::make_shared<Decision>(healthy({})));
+  CHECK(&board.for_worker(0) != published);
+  CHECK(board.for_worker(1).read_pool.empty());  // it picks up the newest at its next call
+}
+
 TEST_CASE("refusal endpoint: a pre-handshake MySQL ERR packet") {
   const auto p = myspoa::refusal::mysql_err_packet(1105, "myspoa: writes refused: split brain");
   REQUIRE(p.size() == 4 + 3 + 35);
