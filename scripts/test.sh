@@ -71,16 +71,17 @@ PY
   # Data races. The SPOP server runs one libev loop per worker thread plus the publisher
   # (unit.server). The agent binary itself, built with TSan, runs in integration.reload (probe
   # engine, SPOP, SIGHUP reload) and unit.malformed.admin (admin threads, consistency scheduler),
-  # both on closed loopback ports; a report makes the agent exit non-zero and the test fail.
-  # tests/support/tsan.supp silences one report inside libstdc++'s std::atomic<shared_ptr>.
-  # integration.threads.lab (every thread at once on a lab, alerts and writer actions included)
-  # is run by hand under TSan for now (with this file it is not yet seen to pass on a lab).
-  echo "== multi-threaded tests under TSan (SPOP server; the agent binary) =="
+  # both on closed loopback ports, and in integration.threads.lab: every thread at once (SPOP
+  # under two clients, probes, admin under polling and operator actions, consistency runs, writer
+  # actions and alerts while db01 crashes and returns, a reload) on a lab of its own. A report
+  # makes the agent exit non-zero and the test fail. No suppression file.
+  echo "== multi-threaded tests under TSan (SPOP server; the agent binary, on a lab too) =="
   cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMYSPOA_TSAN=ON >/dev/null
-  cmake --build build-tsan -j"$jobs" --target server_test reload_test admin_malformed_test
-  TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:suppressions=$PWD/tests/support/tsan.supp \
+  cmake --build build-tsan -j"$jobs" --target server_test reload_test admin_malformed_test \
+    myspoa threads_lab_test
+  TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
     ctest --test-dir build-tsan --output-on-failure --timeout 900 \
-    -R '^(unit\.server|integration\.reload|unit\.malformed\.admin)$'
+    -R '^(unit\.server|integration\.reload|unit\.malformed\.admin|integration\.threads\.lab)$'
 
   # Bounded: libFuzzer stops after MYSPOA_FUZZ_SECONDS and exits non-zero on any finding; the
   # outer timeout also bounds the clang build of the fuzzer.

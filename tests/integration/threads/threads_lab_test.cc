@@ -3,7 +3,7 @@
 // probe engine, the admin endpoint under a polling client and operator actions, the consistency
 // scheduler (scheduled and on-demand runs), the writer actions and the alert runner (db01
 // crashed and restarted: the writer moves to db02 and back), a SIGHUP reload in the middle.
-// Built with -DMYSPOA_TSAN=ON (run by hand, tests/support/tsan.supp) it is the data-race test; the
+// Built with -DMYSPOA_TSAN=ON (scripts/test.sh, no suppressions) it is the data-race test; the
 // agent must exit 0 on SIGTERM and its log must hold no sanitizer report.
 #include <catch2/catch.hpp>
 
