@@ -48,8 +48,8 @@ trap teardown EXIT
 trap 'exit 143' TERM INT
 
 t0=$(date +%s%3N)
-# Tests on the shared default lab (/tmp/myspoa-lab: e2e, coordination, browser, agent_down...)
-# leave it up for the next one to reuse. We hold the lab lock, so nobody is using it now: stop it,
+# A developer's lab or the chaos soak (/tmp/myspoa-lab, the default directory)
+# may be left up. We hold the lab lock, so nobody is using it now: stop it,
 # or its servers would hold the fixed ports. A lab in any other directory is not ours to touch.
 default_lab=/tmp/myspoa-lab
 if [[ $MYSPOA_LAB_DIR != "$default_lab" ]] && compgen -G "$default_lab/*/mariadbd.pid" >/dev/null; then
