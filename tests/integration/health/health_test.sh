@@ -83,7 +83,8 @@ for _ in $(seq 100); do
 done
 say "first /health/ready: $first $(cat "$WORK/body")"
 [[ $first == 503 ]] && grep -q '^not ready: ' "$WORK/body"
-check "ready is 503 with a reason before the first round: $(cat "$WORK/body")" $?
+st=$?  # before the message: its $(...) would reset $?
+check "ready is 503 with a reason before the first round: $(cat "$WORK/body")" $st
 [[ $(code /health/live) == 200 && $(cat "$WORK/body") == live ]]
 check "live is 200 at once" $?
 [[ $(code /health/ready) == 503 ]]
@@ -131,10 +132,12 @@ check "unknown /health path is 404" $?
 
 timeout -s INT 2 "$CTL" --admin "$URL" events --follow --interval 0.2 >"$WORK/follow" 2>&1
 grep -q 'writer-change\|scenario' "$WORK/follow"
-check "myspoactl events --follow prints the agent's events ($(wc -l <"$WORK/follow") lines) until SIGINT" $?
+st=$?  # before the message: its $(...) would reset $?
+check "myspoactl events --follow prints the agent's events ($(wc -l <"$WORK/follow") lines) until SIGINT" $st
 out=$("$CTL" --admin "$URL" checksum status 2>&1)
 [[ $out == "checksum idle"* && $out == *"no run has finished yet"* ]]
-check "myspoactl checksum status is readable text: $(head -1 <<<"$out")" $?
+st=$?  # before the message: its $(...) would reset $?
+check "myspoactl checksum status is readable text: $(head -1 <<<"$out")" $st
 "$CTL" --admin "$URL" checksum status --json | python3 -c "import json,sys; d=json.load(sys.stdin); sys.exit(0 if 'progress' in d else 1)"
 check "myspoactl checksum status --json keeps the JSON" $?
 

@@ -127,7 +127,8 @@ check "agent up, all five servers up in /status (${ms} ms)" $?
 
 # 1. crash db03 ------------------------------------------------------------------------------
 code_is /check/db03/status 200
-check "/check/db03/status is 200 before the crash: $(cat "$WORK/body")" $?
+st=$?  # before the message: its $(...) would reset $?
+check "/check/db03/status is 200 before the crash: $(cat "$WORK/body")" $st
 "$LABCTL" crash db03 >/dev/null
 ms=$(wait_for "$DETECT_MS" is_state db03 down)
 check "crash db03: /status shows db03 down in ${ms} ms (limit ${DETECT_MS} ms = (fall+2) x interval + connect timeout + 500)" $?
@@ -139,7 +140,8 @@ sed 's/^/        /' "$WORK/ctl.txt"
 head -1 "$WORK/ctl.txt" | grep -Eq '^role: standalone .*writer: db01 '
 check "myspoactl status first line names the role (standalone) and writer db01" $?
 code_is /check/db03/status 503 && grep -q '^db03 is down: ' "$WORK/body"
-check "/check/db03/status is 503: $(head -c 120 "$WORK/body")" $?
+st=$?  # before the message: its $(...) would reset $?
+check "/check/db03/status is 503: $(head -c 120 "$WORK/body")" $st
 "$LABCTL" start db03 >/dev/null
 ms=$(wait_for 30000 code_is /check/db03/status 200)
 check "start db03: /check/db03/status back to 200 in ${ms} ms" $?
@@ -148,10 +150,12 @@ check "start db03: /status shows db03 up" $?
 
 # 2. stop-repl db04 ---------------------------------------------------------------------------
 ms=$(wait_for 10000 code_is /check/db04/replication 200)
-check "/check/db04/replication is 200: $(cat "$WORK/body")" $?
+st=$?  # before the message: its $(...) would reset $?
+check "/check/db04/replication is 200: $(cat "$WORK/body")" $st
 "$LABCTL" stop-repl db04 >/dev/null
 ms=$(wait_for "$DETECT_MS" code_is /check/db04/replication 503)
-check "stop-repl db04: replication check 503 in ${ms} ms: $(head -c 140 "$WORK/body")" $?
+st=$?  # before the message: its $(...) would reset $?
+check "stop-repl db04: replication check 503 in ${ms} ms: $(head -c 140 "$WORK/body")" $st
 # STOP SLAVE stops the SQL thread first: a probe may catch IO=Yes, SQL=No on its way down.
 [[ $(wc -l <"$WORK/body") == 1 ]] && grep -q -E 'Slave_(IO|SQL)_Running=No' "$WORK/body"
 check "the 503 body is one line with the reason" $?
@@ -175,7 +179,8 @@ check "myspoactl undrain db05 exits 0" $?
 "$CTL" promote db03 >/dev/null 2>"$WORK/err"
 rc=$?
 [[ $rc == 1 ]]
-check "myspoactl promote db03 (a replica) refused with exit 1: $(cat "$WORK/err")" $?
+st=$?  # before the message: its $(...) would reset $?
+check "myspoactl promote db03 (a replica) refused with exit 1: $(cat "$WORK/err")" $st
 "$CTL" drain db99 >/dev/null 2>&1
 [[ $? == 1 ]]
 check "myspoactl drain db99 (unknown) exits 1" $?
@@ -199,7 +204,8 @@ d=json.load(open(sys.argv[1]))
 sys.exit(0 if ($2) else 1)" "$1" 2>/dev/null
 }
 [[ $rc == 0 ]] && json_is "$WORK/run.json" "d['started'] is True"
-check "myspoactl checksum run exits $rc, started: $(tr -d '\n ' <"$WORK/run.json" | head -c 80)$(cat "$WORK/err")" $?
+st=$?  # before the message: its $(...) would reset $?
+check "myspoactl checksum run exits $rc, started: $(tr -d '\n ' <"$WORK/run.json" | head -c 80)$(cat "$WORK/err")" $st
 # Progress and report read from the admin API itself (myspoactl's rendering of them may change).
 run_finished() {
   curl -s --max-time 2 -o "$WORK/cstatus.json" "$URL/checksum" &&
@@ -221,11 +227,13 @@ json_is "$WORK/report.json" "d['complete'] and not d['cancelled'] and d['error']
 check "report: complete, not cancelled, no error, writer db01" $?
 json_is "$WORK/report.json" \
   "sorted((r['name'], r['state']) for r in d['replicas']) == [(n, 'consistent') for n in ('db02', 'db03', 'db04', 'db05')]"
+st=$?  # before the message: its $(...) would reset $?
 check "report: db02..db05 consistent: $(python3 -c "import json,sys
-d=json.load(open(sys.argv[1])); print(', '.join(r['name'] + ' ' + r['state'] for r in d['replicas']))" "$WORK/report.json" 2>/dev/null)" $?
+d=json.load(open(sys.argv[1])); print(', '.join(r['name'] + ' ' + r['state'] for r in d['replicas']))" "$WORK/report.json" 2>/dev/null)" $st
 json_is "$WORK/report.json" "d['tables_checked'] >= 3 and d['rows_checked'] >= 102000"
+st=$?  # before the message: its $(...) would reset $?
 check "report: the app tables were walked ($(python3 -c "import json,sys
-d=json.load(open(sys.argv[1])); print(d['tables_checked'], 'tables,', d['rows_checked'], 'rows')" "$WORK/report.json" 2>/dev/null))" $?
+d=json.load(open(sys.argv[1])); print(d['tables_checked'], 'tables,', d['rows_checked'], 'rows')" "$WORK/report.json" 2>/dev/null))" $st
 
 # 5. Prometheus ------------------------------------------------------------------------------
 if [[ -x $PROMETHEUS ]]; then
